@@ -1,0 +1,94 @@
+"""Checks of weak annotations. Every failure raises :class:`WeakAnnotationError`
+naming the file, the sample and what is wrong."""
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+
+class WeakAnnotationError(ValueError):
+    """A weak annotation (or its image) is malformed."""
+
+    def __init__(self, file: str, sample: str, problem: str) -> None:
+        self.file, self.sample, self.problem = file, sample, problem
+        super().__init__(f'{file}: sample {sample!r}: {problem}')
+
+
+def check_tags(tags: Sequence[int], num_classes: int, file: str,
+               sample: str) -> np.ndarray:
+    """Tags must be class indices in ``[0, num_classes)``."""
+    arr = np.asarray(tags)
+    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+        raise WeakAnnotationError(
+            file, sample, f'tags must be a list of class ids, got {tags!r}')
+    bad = arr[(arr < 0) | (arr >= num_classes)]
+    if bad.size:
+        raise WeakAnnotationError(
+            file, sample, f'tags name unknown class ids {bad.tolist()} '
+            f'(the dataset has {num_classes} classes)')
+    return np.unique(arr).astype(np.int64)
+
+
+def check_proportions(props: Sequence[float],
+                      num_classes: int,
+                      file: str,
+                      sample: str,
+                      atol: float = 1e-3) -> np.ndarray:
+    """Proportions: ``num_classes`` non-negative fractions summing to 1."""
+    arr = np.asarray(props, dtype=np.float64)
+    if arr.shape != (num_classes, ):
+        raise WeakAnnotationError(
+            file, sample, f'expected {num_classes} class proportions, '
+            f'got shape {arr.shape}')
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        raise WeakAnnotationError(
+            file, sample, f'proportions must be finite and >= 0, got '
+            f'{arr.tolist()}')
+    if abs(arr.sum() - 1.0) > atol:
+        raise WeakAnnotationError(
+            file, sample, f'proportions sum to {arr.sum():.6f}, not 1 '
+            f'(tolerance {atol})')
+    return arr.astype(np.float32)
+
+
+def check_boxes(boxes_xyxy: np.ndarray, img_hw: Tuple[int, int], file: str,
+                sample: str) -> None:
+    """Boxes (x1, y1, x2, y2) must have positive area and lie in the image."""
+    h, w = img_hw
+    if boxes_xyxy.size == 0:
+        return
+    x1, y1, x2, y2 = boxes_xyxy.T
+    zero = np.flatnonzero((x2 <= x1) | (y2 <= y1))
+    if zero.size:
+        raise WeakAnnotationError(
+            file, sample, f'box {boxes_xyxy[zero[0]].tolist()} has zero area')
+    eps = 1e-3
+    out = np.flatnonzero((x1 < -eps) | (y1 < -eps) | (x2 > w + eps)
+                         | (y2 > h + eps))
+    if out.size:
+        raise WeakAnnotationError(
+            file, sample, f'box {boxes_xyxy[out[0]].tolist()} lies outside '
+            f'the {w}x{h} image')
+
+
+def check_label_map(label_map: np.ndarray,
+                    img_hw: Tuple[int, int],
+                    file: str,
+                    sample: str,
+                    num_classes: Optional[int] = None,
+                    ignore_index: int = 255) -> None:
+    """A pixel map must match the image size; a class map must hold class
+    ids or ``ignore_index`` only (``num_classes=None`` skips that check, for
+    instance-id maps)."""
+    if label_map.shape[:2] != tuple(img_hw):
+        raise WeakAnnotationError(
+            file, sample, f'map size {label_map.shape[1]}x'
+            f'{label_map.shape[0]} differs from the image size '
+            f'{img_hw[1]}x{img_hw[0]}')
+    if num_classes is None:
+        return
+    values = np.unique(label_map)
+    bad = values[(values >= num_classes) & (values != ignore_index)]
+    if bad.size:
+        raise WeakAnnotationError(
+            file, sample, f'class ids {bad.tolist()} out of range (the '
+            f'dataset has {num_classes} classes, {ignore_index} = ignore)')

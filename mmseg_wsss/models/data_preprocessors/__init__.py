@@ -1,0 +1,3 @@
+from .weak_seg_data_preprocessor import WeakSegDataPreProcessor
+
+__all__ = ['WeakSegDataPreProcessor']

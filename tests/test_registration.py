@@ -1,0 +1,59 @@
+"""Components live in MMSeg's registries and configs load the package."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODEL_WRAPPERS
+from mmengine.structures import PixelData
+from mmseg.registry import DATASETS, METRICS, MODELS, TRANSFORMS
+from mmseg.structures import SegDataSample
+
+from conftest import REPO
+
+
+@pytest.mark.parametrize('registry,name', [
+    (DATASETS, 'WeakSegDataset'),
+    (TRANSFORMS, 'LoadWeakAnnotations'),
+    (TRANSFORMS, 'LoadCheckedImageFromFile'),
+    (TRANSFORMS, 'PackWeakSegInputs'),
+    (TRANSFORMS, 'WeakRandomFlip'),
+    (TRANSFORMS, 'WeakResize'),
+    (TRANSFORMS, 'WeakRandomRescale'),
+    (TRANSFORMS, 'WeakRandomCrop'),
+    (MODELS, 'WeakSegDataPreProcessor'),
+    (METRICS, 'WSSSIoUMetric'),
+    (MODEL_WRAPPERS, 'WSSSDistributedDataParallel'),
+])
+def test_registered(registry, name):
+    assert registry.get(name) is not None
+
+
+def test_configs_load_package_and_build_model():
+    cfg = Config.fromfile(osp.join(REPO, 'configs/wsss/pce_unet_neu_seg.py'))
+    assert cfg.custom_imports['imports'] == ['mmseg_wsss']
+    model = MODELS.build(cfg.model)
+    out = model(torch.zeros(1, 3, 64, 64), mode='tensor')
+    assert out.shape == (1, 4, 64, 64)
+
+
+def test_metric_f1_is_harmonic_mean_of_mean_precision_and_recall():
+    metric = METRICS.build(dict(type='WSSSIoUMetric'))
+    metric.dataset_meta = dict(classes=('a', 'b'))
+    gt = torch.tensor([[0, 0, 1, 1]])
+    pred = torch.tensor([[0, 1, 1, 1]])
+    s = SegDataSample(gt_sem_seg=PixelData(data=gt),
+                      pred_sem_seg=PixelData(data=pred))
+    metric.process({}, [s.to_dict()])
+    m = metric.compute_metrics(metric.results)
+    # class a: TP1 FP0 FN1 -> P 1, R 0.5, IoU 0.5
+    # class b: TP2 FP1 FN0 -> P 2/3, R 1, IoU 2/3
+    prec, rec = (1 + 2 / 3) / 2, (0.5 + 1) / 2
+    assert m['mIoU'] == pytest.approx(round((0.5 + 2 / 3) / 2 * 100, 2))
+    assert m['mPrecision'] == pytest.approx(round(prec * 100, 2))
+    assert m['mRecall'] == pytest.approx(round(rec * 100, 2))
+    assert m['F1'] == pytest.approx(2 * prec * rec / (prec + rec) * 100,
+                                    abs=0.01)
+    # MMSeg's mFscore averages per-class F-scores: a different number
+    assert m['mFscore'] == pytest.approx(
+        round((2 / 3 + 0.8) / 2 * 100, 2))

@@ -1,0 +1,54 @@
+"""Validate the datasets of a config: read every image and annotation.
+
+    python tools/dataset/check_dataset.py CONFIG [--splits train val]
+        [--out report.json] [--nproc 2] [--cfg-options k=v ...]
+
+Stops at the first bad sample with an error naming the file, the sample and
+the problem, and then writes nothing; on success writes a JSON summary
+(atomically) to ``--out`` (default ``<work_dirs>/<config>/dataset_check.json``).
+"""
+import argparse
+import json
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS
+
+from mmseg_wsss.datasets.check import check_dataset
+from mmseg_wsss.utils import atomic_write_json
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--splits', nargs='+', default=['train', 'val'])
+    parser.add_argument('--out')
+    parser.add_argument('--nproc', type=int, default=2)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    report = {}
+    for split in args.splits:
+        ds_cfg = cfg[f'{split}_dataloader']['dataset'].copy()
+        ds_cfg['pipeline'] = []
+        print(f'checking {split}: {ds_cfg.get("data_root")}')
+        report[split] = check_dataset(DATASETS.build(ds_cfg), args.nproc)
+    out = args.out or osp.join(
+        cfg.get('work_dir') or osp.join(
+            'work_dirs', osp.splitext(osp.basename(args.config))[0]),
+        'dataset_check.json')
+    atomic_write_json(out, report, indent=2)
+    print(json.dumps(report, indent=2))
+    print(f'report written to {out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,12 @@
+"""Test a checkpoint: MMSeg's ``tools/test.py`` with mmseg_wsss loaded.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
+        [--show-dir DIR] [--cfg-options k=v ...] [--launcher ...] [--tta]
+
+``--show-dir`` saves an overlay (ground truth | prediction) for every image
+(our runtime config draws every iteration once drawing is on).
+"""
+from _mmseg_tool import run
+
+if __name__ == '__main__':
+    run('test.py')
