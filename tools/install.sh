@@ -20,7 +20,7 @@ PIP=("$PY" -m pip install --disable-pip-version-check -q)
 stamp="$VENV/.mmseg_wsss-install"
 want=$(cat setup.py requirements/*.txt tools/install.sh | sha256sum | cut -d' ' -f1)
 
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$PY" -c 'import mmcv._ext, mmseg, mmdet, pydensecrf, mmseg_wsss' 2>/dev/null; then
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$PY" -c 'import mmcv._ext, mmseg, mmdet, pydensecrf, mmseg_wsss, mim' 2>/dev/null; then
   echo "install: $VENV is up to date"
   exit 0
 fi
@@ -38,6 +38,10 @@ fi
 echo "install: OpenMMLab stack, pydensecrf, test requirements and mmseg_wsss (editable)"
 "${PIP[@]}" -r requirements/runtime.txt -r requirements/tests.txt
 "${PIP[@]}" --no-build-isolation --no-deps -e .
-"$PY" -c 'import mmcv._ext, mmseg, mmdet, pydensecrf, mmseg_wsss' 
+# openmim (for `mim train mmseg ... --launcher pytorch`) pins setuptools to
+# 60.2 through openxlab; torch and the mmcv build need >=77: restore the pin.
+"${PIP[@]}" openmim
+"${PIP[@]}" "setuptools>=77,<81"
+"$PY" -c 'import mmcv._ext, mmseg, mmdet, pydensecrf, mmseg_wsss, mim'
 echo "$want" > "$stamp"
 echo "install: done ($VENV)"

@@ -4,7 +4,11 @@ CUDA. Applied once by ``import mmseg_wsss``.
 * **Checkpoints (torch >= 2.6).** ``torch.load`` defaults to
   ``weights_only=True``; mmengine checkpoints hold a ``MessageHub`` state with
   ``HistoryBuffer`` objects and numpy arrays/scalars, so ``resume=True`` fails.
-  The exact globals those objects need are allow-listed (nothing broader).
+  The exact globals those objects need are allow-listed (nothing broader),
+  and ``HistoryBuffer`` no longer pickles its statistics functions (saved as
+  ``getattr(HistoryBuffer, 'min')``: allow-listing ``getattr`` would let a
+  checkpoint reach ``builtins``). They are class-level registrations that
+  ``HistoryBuffer.__setstate__`` restores anyway.
 * **Distributed on CPU.** mmengine's ``pytorch`` launcher calls
   ``torch.cuda.set_device`` unconditionally and the MMSeg runtime asks for
   NCCL. Without CUDA the launcher is made to skip the device pinning and use
@@ -47,9 +51,18 @@ def _checkpoint_safe_globals() -> list:
     ]
 
 
+def _history_buffer_state(self) -> dict:
+    """``HistoryBuffer.__getstate__`` without the statistics functions."""
+    state = dict(self.__dict__)
+    state.pop('statistics_methods', None)
+    return state
+
+
 def allow_checkpoint_globals() -> None:
-    """Allow-list mmengine checkpoint objects for ``torch.load(weights_only=
+    """Make mmengine checkpoints loadable with ``torch.load(weights_only=
     True)`` so that ``resume=True`` works under torch >= 2.6."""
+    from mmengine.logging import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_state
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:
         add(_checkpoint_safe_globals())
