@@ -1,0 +1,43 @@
+# The Centroid Loss network (§IV-B, Fig. 7): Attention U-Net (residual conv
+# blocks, attention gates on the skips, 5 stages) with an FCN classifier and
+# the centroid branch on the encoder's last stage; L = pCE + Lcen + Lmse
+# (eq. 7, lambdas 1) in the softmax feature space ("N").
+norm_cfg = dict(type='BN', requires_grad=True)
+data_preprocessor = dict(
+    type='WeakSegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255,
+    size_divisor=16,
+    test_cfg=dict(size_divisor=16))
+model = dict(
+    type='CentroidEncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    backbone=dict(
+        type='AttentionUNet', base_channels=16, num_stages=5,
+        norm_cfg=norm_cfg),
+    decode_head=dict(
+        type='FCNHead',
+        in_channels=16,
+        in_index=-1,
+        channels=16,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.0,
+        num_classes=2,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+            avg_non_ignore=True)),
+    centroid_head=dict(
+        type='CentroidHead', in_channels=256, in_index=0, channels=128),
+    feature_space='softmax',
+    lambda_cen=1.0,
+    lambda_mse=1.0,
+    train_cfg=dict(),
+    # output='cluster' labels each pixel with its nearest centroid (§V-B);
+    # crf=dict() adds dense-CRF post-processing (§V-F).
+    test_cfg=dict(mode='whole', output='seg'))

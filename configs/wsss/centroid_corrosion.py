@@ -1,0 +1,29 @@
+# The headline recipe: the Centroid Loss method (G3, feature space N) on the
+# embedded demo corrosion set, trained from width-20 scribbles and SLICO
+# pseudo-masks of 50 superpixels (computed online); tested on full masks.
+# Real data: --cfg-options {train,val,test}_dataloader.dataset.data_root=...
+#
+# The paper's grid, through --cfg-options (see README):
+#   G1 / G2 / G3       model.lambda_cen=0 model.lambda_mse=0 | model.lambda_mse=0 | (default)
+#   scribble width     train_dataloader.dataset.data_prefix.scribble_path=weak/scribbles_w5/train
+#   superpixels        train_dataloader.dataset.pipeline.2.n_segments=30
+#   N / NRGB           model.feature_space=softmax_nrgb
+#   clustering output  model.test_cfg.output=cluster   (test time)
+#   dense CRF          "model.test_cfg.crf={}"          (test time)
+_base_ = [
+    '../_base_/models/attention_unet_centroid.py',
+    '../_base_/datasets/demo_corrosion.py', '../_base_/wsss_runtime.py',
+    '../_base_/schedules/adamw_2k.py'
+]
+train_pipeline = [
+    dict(type='LoadCheckedImageFromFile'),
+    dict(type='LoadWeakAnnotations', annotations=['scribble']),
+    dict(type='ScribbleSuperpixelPseudoMask', n_segments=50),
+    dict(type='WeakRandomRescale', ratio_range=(0.75, 1.5)),
+    dict(type='WeakRandomCrop', crop_size=(128, 128)),
+    dict(type='WeakRandomFlip', prob=[0.25, 0.25],
+         direction=['horizontal', 'vertical']),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackWeakSegInputs', target='pseudo'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

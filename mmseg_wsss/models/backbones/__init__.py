@@ -1,0 +1,3 @@
+from .attention_unet import AttentionUNet
+
+__all__ = ['AttentionUNet']

@@ -1,0 +1,3 @@
+from .centroid_head import CentroidHead
+
+__all__ = ['CentroidHead']

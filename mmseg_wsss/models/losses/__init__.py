@@ -1,0 +1,3 @@
+from .baseline_losses import SECSeedExpandLoss, SizeLoss
+
+__all__ = ['SECSeedExpandLoss', 'SizeLoss']

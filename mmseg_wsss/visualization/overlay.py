@@ -1,0 +1,30 @@
+"""Colour overlays of label maps (pseudo labels, seeds, predictions)."""
+from typing import Sequence
+
+import numpy as np
+
+from mmseg_wsss.utils import atomic_write_image
+
+
+def overlay_labels(img_rgb: np.ndarray,
+                   labels: np.ndarray,
+                   palette: Sequence[Sequence[int]],
+                   alpha: float = 0.5,
+                   ignore_index: int = 255) -> np.ndarray:
+    """Blend ``labels`` (H, W) coloured by ``palette`` over ``img_rgb``
+    (H, W, 3 uint8); ``ignore_index`` pixels keep the image. RGB uint8."""
+    lut = np.zeros((256, 3), dtype=np.float32)
+    lut[:len(palette)] = np.asarray(palette, dtype=np.float32)
+    colour = lut[labels]
+    out = img_rgb.astype(np.float32)
+    labelled = (labels != ignore_index)[..., None]
+    out = np.where(labelled, (1 - alpha) * out + alpha * colour, out)
+    return out.round().astype(np.uint8)
+
+
+def save_overlay(path: str, img_rgb: np.ndarray, labels: np.ndarray,
+                 palette: Sequence[Sequence[int]], **kwargs) -> None:
+    """Write ``img | overlay`` side by side (atomically) to ``path``."""
+    side = np.concatenate(
+        [img_rgb, overlay_labels(img_rgb, labels, palette, **kwargs)], 1)
+    atomic_write_image(path, side[..., ::-1])
