@@ -57,3 +57,17 @@ def test_metric_f1_is_harmonic_mean_of_mean_precision_and_recall():
     # MMSeg's mFscore averages per-class F-scores: a different number
     assert m['mFscore'] == pytest.approx(
         round((2 / 3 + 0.8) / 2 * 100, 2))
+
+
+def test_mmcv_without_ops_gives_install_hint():
+    """mmcv-lite (no compiled mmcv._ext) fails with instructions."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['mmcv._ext'] = None\n"
+            'import mmseg_wsss\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True)
+    assert proc.returncode != 0
+    assert 'ImportError: mmseg_wsss needs mmcv with its compiled ops' in \
+        proc.stderr
+    assert 'tools/install.sh' in proc.stderr

@@ -1,20 +1,7 @@
 # Upper baseline (E-FULL): the same network and schedule as
 # pce_unet_corrosion.py, trained with cross-entropy on the full masks.
-_base_ = './pce_unet_corrosion.py'
-train_pipeline = [
-    dict(type='LoadCheckedImageFromFile'),
-    dict(type='LoadWeakAnnotations', annotations=['full']),
-    dict(type='WeakRandomRescale', ratio_range=(0.75, 1.5)),
-    dict(type='WeakRandomCrop', crop_size=(128, 128)),
-    dict(type='WeakRandomFlip', prob=[0.25, 0.25],
-         direction=['horizontal', 'vertical']),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackWeakSegInputs', target='full'),
+_base_ = [
+    '../_base_/models/unet_s4_fcn.py',
+    '../_base_/datasets/demo_corrosion_full.py', '../_base_/wsss_runtime.py',
+    '../_base_/schedules/adamw_2k.py'
 ]
-train_dataloader = dict(
-    dataset=dict(
-        data_prefix=dict(
-            _delete_=True,
-            img_path='img_dir/train',
-            seg_map_path='ann_dir/train'),
-        pipeline=train_pipeline))

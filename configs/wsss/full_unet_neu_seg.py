@@ -1,20 +1,8 @@
-# Upper baseline (E-FULL): the same network and schedule as
-# pce_unet_neu_seg.py, trained with cross-entropy on the full masks.
-_base_ = './pce_unet_neu_seg.py'
-train_pipeline = [
-    dict(type='LoadCheckedImageFromFile'),
-    dict(type='LoadWeakAnnotations', annotations=['full']),
-    dict(type='WeakRandomRescale', ratio_range=(0.75, 1.5)),
-    dict(type='WeakRandomCrop', crop_size=(128, 128)),
-    dict(type='WeakRandomFlip', prob=[0.25, 0.25],
-         direction=['horizontal', 'vertical']),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackWeakSegInputs', target='full'),
-]
-train_dataloader = dict(
-    dataset=dict(
-        data_prefix=dict(
-            _delete_=True,
-            img_path='img_dir/train',
-            seg_map_path='ann_dir/train'),
-        pipeline=train_pipeline))
+# Upper baseline (full masks) on neu_seg: full_unet_corrosion.py's network,
+# pipeline and schedule, with this dataset's root and 4 classes.
+_base_ = './full_unet_corrosion.py'
+data_root = '../shared/data/neu_seg'
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+model = dict(decode_head=dict(num_classes=4))
