@@ -123,7 +123,12 @@ def test_clustering_output_is_nearest_centroid():
 
 
 def test_test_time_crf_gives_distributions():
-    model = MODELS.build(_cfg(**{'model.test_cfg.crf': {}}).model).eval()
+    from mmengine.config import DictAction
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='+', action=DictAction)
+    opts = parser.parse_args(['--o', 'model.test_cfg.crf=True']).o
+    model = MODELS.build(_cfg(**opts).model).eval()
     inputs, samples = _batch(n=1)
     with torch.no_grad():
         out = model.predict(inputs, samples)

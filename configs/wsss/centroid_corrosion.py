@@ -9,11 +9,11 @@
 #   superpixels        train_dataloader.dataset.pipeline.2.n_segments=30
 #   N / NRGB           model.feature_space=softmax_nrgb
 #   clustering output  model.test_cfg.output=cluster   (test time)
-#   dense CRF          "model.test_cfg.crf={}"          (test time)
+#   dense CRF          model.test_cfg.crf=True          (test time)
 _base_ = [
     '../_base_/models/attention_unet_centroid.py',
     '../_base_/datasets/demo_corrosion.py', '../_base_/wsss_runtime.py',
-    '../_base_/schedules/adamw_2k.py'
+    '../_base_/schedules/adamw_1k.py'
 ]
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),

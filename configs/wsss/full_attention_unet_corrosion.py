@@ -5,6 +5,6 @@
 _base_ = [
     '../_base_/models/attention_unet_centroid.py',
     '../_base_/datasets/demo_corrosion_full.py', '../_base_/wsss_runtime.py',
-    '../_base_/schedules/adamw_2k.py'
+    '../_base_/schedules/adamw_1k.py'
 ]
 model = dict(lambda_cen=0.0, lambda_mse=0.0)

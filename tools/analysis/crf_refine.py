@@ -11,7 +11,7 @@ Runs the model on ``test_dataloader``'s dataset, refines every softmax with
 ``OUT_DIR/overlays/<id>.png`` (image | refined prediction) atomically, and
 ``OUT_DIR/crf_report.json`` with mIoU, mPrecision, mRecall and F1 of the
 raw and of the refined predictions when the dataset has full masks. The
-test-time equivalent is ``--cfg-options "model.test_cfg.crf={}"``.
+test-time equivalent is ``--cfg-options model.test_cfg.crf=True``.
 """
 import argparse
 import json

@@ -39,5 +39,6 @@ model = dict(
     lambda_mse=1.0,
     train_cfg=dict(),
     # output='cluster' labels each pixel with its nearest centroid (§V-B);
-    # crf=dict() adds dense-CRF post-processing (§V-F).
+    # crf=True (or a dict of dense_crf arguments) adds dense-CRF
+    # post-processing (§V-F).
     test_cfg=dict(mode='whole', output='seg'))

@@ -17,10 +17,12 @@ from ..losses.functional import constrain_loss
 class WSSSEncoderDecoder(EncoderDecoder):
     """MMSeg's ``EncoderDecoder`` plus two options used by several methods.
 
-    * ``test_cfg.crf``: a dict of :func:`~mmseg_wsss.algorithms.crf.
-      dense_crf` arguments (``{}`` for the defaults) refines every predicted
-      softmax with a dense CRF on the input image before the usual
-      post-processing (the paper's §V-F post-processing; ``None``: off).
+    * ``test_cfg.crf``: ``True`` (the documented defaults of
+      :func:`~mmseg_wsss.algorithms.crf.dense_crf`) or a dict of its
+      arguments refines every predicted softmax with a dense CRF on the
+      input image before the usual post-processing (the paper's §V-F
+      post-processing); ``None``/``False``: off. From the command line:
+      ``--cfg-options model.test_cfg.crf=True``.
     * ``constrain_weight`` (> 0 turns it on): SEC's constrain loss (eq. 13
       of the Centroid Loss paper, §3.2 of DSRG), the KL divergence between
       the network's softmax and its dense-CRF refinement; ``constrain_crf``
@@ -113,7 +115,12 @@ class WSSSEncoderDecoder(EncoderDecoder):
         a dense CRF and returned as log-probabilities."""
         seg_logits = super().inference(inputs, batch_img_metas)
         crf_cfg = self.test_cfg.get('crf')
-        if crf_cfg is None:
+        if crf_cfg is None or crf_cfg is False:
             return seg_logits
+        if crf_cfg is True:
+            crf_cfg = {}
+        elif not isinstance(crf_cfg, dict):
+            raise TypeError('test_cfg.crf must be True, False, None or a dict '
+                            f'of dense_crf arguments, got {crf_cfg!r}')
         probs = self.crf_probs(inputs, seg_logits.softmax(1), crf_cfg)
         return probs.clamp_min(1e-8).log()
