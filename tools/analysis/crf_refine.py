@@ -90,8 +90,9 @@ def main() -> None:
             bar.update()
     report = dict(samples=len(dataset), crf=args.crf)
     if raw.results:
-        report['raw'] = raw.compute_metrics(raw.results)
-        report['crf'] = refined.compute_metrics(refined.results)
+        for name, metric in (('raw', raw), ('crf', refined)):
+            report[name] = {k: float(v) for k, v in
+                            metric.compute_metrics(metric.results).items()}
     atomic_write_json(osp.join(args.out_dir, 'crf_report.json'), report,
                       indent=2)
     print('\n' + json.dumps(report))
