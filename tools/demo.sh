@@ -5,7 +5,7 @@
 #   bash tools/demo.sh [CONFIG] [train.py args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CONFIG=${1:-configs/wsss/pce_unet_corrosion.py}
+CONFIG=${1:-configs/wsss/centroid_corrosion.py}
 VENV=${VENV:-.venv}
 bash tools/install.sh
 PY="$VENV/bin/python"
