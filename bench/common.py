@@ -1,0 +1,83 @@
+"""Helpers shared by the benchmarks: run our tools in a subprocess, read
+their metrics, training speed and peak memory, print and save tables."""
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+from typing import Dict, List, Sequence
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED_DATA = os.environ.get(
+    'MMSEG_WSSS_DATA', osp.join(osp.dirname(REPO), 'shared', 'data'))
+RESULTS = osp.join(REPO, 'bench', 'results')
+
+
+def run_tool(args: Sequence[str]) -> int:
+    """Run ``python <args>`` in the repo; return the process's peak RSS in
+    MiB (``wait4``'s ru_maxrss: the trainer itself, not its workers)."""
+    proc = subprocess.Popen([sys.executable, *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        sys.exit(f'{" ".join(args)} failed:\n{out[-5000:]}')
+    return usage.ru_maxrss // 1024
+
+
+def last_run_json(work_dir: str) -> dict:
+    """Metrics of the newest ``tools/test.py`` run in ``work_dir``."""
+    runs = sorted(d for d in os.listdir(work_dir)
+                  if osp.isfile(osp.join(work_dir, d, f'{d}.json')))
+    with open(osp.join(work_dir, runs[-1], f'{runs[-1]}.json')) as f:
+        return json.load(f)
+
+
+def train_iter_times(work_dir: str) -> List[float]:
+    """Per-logging-interval iteration times of the newest training run."""
+    runs = sorted(d for d in os.listdir(work_dir)
+                  if osp.isfile(osp.join(work_dir, d, 'vis_data',
+                                         'scalars.json')))
+    times = []
+    with open(osp.join(work_dir, runs[0], 'vis_data', 'scalars.json')) as f:
+        for line in f:
+            rec = json.loads(line)
+            if 'time' in rec and 'loss' in rec:
+                times.append(rec['time'])
+    return times[1:]  # the first interval includes warm-up
+
+
+def train_and_test(config: str, work_dir: str,
+                   options: Sequence[str]) -> Dict[str, float]:
+    """Train then test ``config``; metrics + speed + memory of the run."""
+    rss = run_tool(['tools/train.py', config, '--work-dir', work_dir,
+                    '--cfg-options', *options])
+    ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
+    run_tool(['tools/test.py', config, ckpt, '--work-dir', work_dir,
+              '--cfg-options', *options])
+    m = last_run_json(work_dir)
+    t = statistics.median(train_iter_times(work_dir))
+    return dict(mIoU=m['mIoU'], mPrec=m['mPrecision'], mRec=m['mRecall'],
+                F1=m['F1'], iter_s=round(t, 4), peak_rss_mib=rss)
+
+
+def print_table(rows: List[dict], columns: Sequence[str]) -> None:
+    widths = [max(len(c), *(len(str(r.get(c, ''))) for r in rows))
+              for c in columns]
+    line = ' | '.join(c.ljust(w) for c, w in zip(columns, widths))
+    print(line)
+    print('-+-'.join('-' * w for w in widths))
+    for r in rows:
+        print(' | '.join(str(r.get(c, '')).ljust(w)
+                         for c, w in zip(columns, widths)))
+
+
+def save_json(name: str, obj) -> str:
+    sys.path.insert(0, REPO)
+    from mmseg_wsss.utils import atomic_write_json
+    path = osp.join(RESULTS, name)
+    atomic_write_json(path, obj, indent=2)
+    return path
