@@ -5,13 +5,22 @@ import math
 import pytest
 import torch
 
+from mmseg.registry import MODELS
+
 from mmseg_wsss.models.losses.functional import (
     centroid_distances, centroid_loss, centroid_mse_loss, constrain_loss,
-    expand_loss, partial_cross_entropy, scribble_size_bounds, seed_loss,
-    size_loss)
+    expand_loss, scribble_size_bounds, seed_loss, size_loss)
 
 IGN = 255
 SEC_FLOOR = 1e-4  # the default min_prob of the SEC terms
+
+
+def partial_cross_entropy(logits: torch.Tensor,
+                          labels: torch.Tensor) -> torch.Tensor:
+    """Eq. (2) as the configs compute it: MMSeg's cross-entropy averaged
+    over the non-ignored pixels only."""
+    loss = MODELS.build(dict(type='CrossEntropyLoss', avg_non_ignore=True))
+    return loss(logits, labels, ignore_index=IGN)
 
 
 def _close(value: torch.Tensor, expected: float, tol: float = 1e-5) -> None:

@@ -1,10 +1,11 @@
 """Loss terms of the Centroid Loss paper and of the losses it compares with.
 
 Equation numbers are those of the Centroid Loss paper (Section IV and
-V-E): partial cross-entropy (2), Centroid Loss (3)-(5), normalised MSE (6),
+V-E): Centroid Loss (3)-(5), normalised MSE (6),
 the size constraint of (12) (Kervadec et al., "Constrained-CNN losses for
 weakly supervised segmentation") and SEC's seed / expand / constrain terms
-of (13) (Kolesnikov & Lampert, "Seed, Expand and Constrain").
+of (13) (Kolesnikov & Lampert, "Seed, Expand and Constrain"). Partial
+cross-entropy (2) is MMSeg's ``CrossEntropyLoss(avg_non_ignore=True)``.
 
 Shapes: logits / probs ``(N, C, H, W)``, features ``(N, M, H, W)``,
 centroids ``(N, C, M)``, labels ``(N, H, W)`` long with ``ignore_index``
@@ -25,14 +26,6 @@ def _mean(values: Tensor, weights: Optional[Tensor] = None) -> Tensor:
         return values.sum() / max(values.numel(), 1)
     weights = weights.to(values.dtype)
     return (values * weights).sum() / weights.sum().clamp_min(1)
-
-
-def partial_cross_entropy(logits: Tensor, labels: Tensor,
-                          ignore_index: int = 255) -> Tensor:
-    """Eq. (2): cross-entropy averaged over the labelled pixels only."""
-    loss = F.cross_entropy(logits, labels, ignore_index=ignore_index,
-                           reduction='sum')
-    return loss / (labels != ignore_index).sum().clamp_min(1)
 
 
 def centroid_distances(features: Tensor, centroids: Tensor,
