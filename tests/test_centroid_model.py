@@ -13,7 +13,6 @@ from mmseg.structures import SegDataSample
 
 from conftest import REPO, full_dataset_cfg, shared_root
 from mmseg_wsss.models.backbones.attention_unet import AttentionGate
-from mmseg_wsss.models.losses.functional import centroid_distances
 
 
 def _cfg(name='centroid_corrosion.py', **options):
