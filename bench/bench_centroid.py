@@ -16,8 +16,9 @@ import statistics
 import subprocess
 import sys
 
-from common import (REPO, RESULTS, SHARED_DATA, last_run_json, print_table,
-                    run_tool, save_json, train_iter_times)
+from common import (REPO, RESULTS, SHARED_DATA, dataset_options,
+                    last_run_json, print_table, run_tool, save_json,
+                    train_iter_times)
 
 # row name -> (cfg-options, superpixels or None for E-FULL)
 ROWS = {
@@ -52,13 +53,8 @@ def main() -> None:
     table = []
     for ds in args.datasets:
         root = osp.join(SHARED_DATA, ds)
-        base = [f'{s}_dataloader.dataset.data_root={root}'
-                for s in ('train', 'val', 'test')]
-        base += [f'model.decode_head.num_classes={NUM_CLASSES[ds]}',
-                 f'train_cfg.max_iters={args.iters}',
-                 f'train_cfg.val_interval={args.iters}',
-                 f'default_hooks.checkpoint.interval={args.iters}',
-                 f'param_scheduler.1.end={args.iters}']
+        base = dataset_options(ds, args.iters) + [
+            f'model.decode_head.num_classes={NUM_CLASSES[ds]}']
         for row in args.rows:
             extra, sup = ROWS[row]
             wmiou = 100.0

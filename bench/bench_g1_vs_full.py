@@ -9,7 +9,8 @@ Prints a table and writes bench/results/g1_vs_full.json.
 import argparse
 import os.path as osp
 
-from common import RESULTS, SHARED_DATA, print_table, save_json, train_and_test
+from common import (RESULTS, dataset_options, print_table, save_json,
+                    train_and_test)
 
 
 def main() -> None:
@@ -20,13 +21,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for ds in args.datasets:
-        root = osp.join(SHARED_DATA, ds)
-        opts = [f'{s}_dataloader.dataset.data_root={root}'
-                for s in ('train', 'val', 'test')]
-        opts += [f'train_cfg.max_iters={args.iters}',
-                 f'train_cfg.val_interval={args.iters}',
-                 f'default_hooks.checkpoint.interval={args.iters}',
-                 f'param_scheduler.1.end={args.iters}']
+        opts = dataset_options(ds, args.iters)
         res = {}
         for sup in ('pce', 'full'):
             cfg = f'configs/wsss/{sup}_unet_{ds}.py'

@@ -14,6 +14,20 @@ SHARED_DATA = os.environ.get(
 RESULTS = osp.join(REPO, 'bench', 'results')
 
 
+def dataset_options(dataset: str, iters: int) -> List[str]:
+    """``--cfg-options`` pointing every split at ``SHARED_DATA/dataset`` and
+    setting a ``iters``-iteration schedule (validation and checkpoint at
+    the end, poly decay over the whole run)."""
+    root = osp.join(SHARED_DATA, dataset)
+    return [f'{s}_dataloader.dataset.data_root={root}'
+            for s in ('train', 'val', 'test')] + [
+                f'train_cfg.max_iters={iters}',
+                f'train_cfg.val_interval={iters}',
+                f'default_hooks.checkpoint.interval={iters}',
+                f'param_scheduler.1.end={iters}'
+            ]
+
+
 def run_tool(args: Sequence[str]) -> int:
     """Run ``python <args>`` in the repo; return the process's peak RSS in
     MiB (``wait4``'s ru_maxrss: the trainer itself, not its workers)."""
