@@ -6,6 +6,8 @@ the size constraint of (12) (Kervadec et al., "Constrained-CNN losses for
 weakly supervised segmentation") and SEC's seed / expand / constrain terms
 of (13) (Kolesnikov & Lampert, "Seed, Expand and Constrain"). Partial
 cross-entropy (2) is MMSeg's ``CrossEntropyLoss(avg_non_ignore=True)``.
+:func:`balanced_seed_loss` is eq. (1) of DSRG (Huang et al., "Deep Seeded
+Region Growing").
 
 Shapes: logits / probs ``(N, C, H, W)``, features ``(N, M, H, W)``,
 centroids ``(N, C, M)``, labels ``(N, H, W)`` long with ``ignore_index``
@@ -126,6 +128,27 @@ def seed_loss(probs: Tensor, seed_labels: Tensor, ignore_index: int = 255,
     weights = labelled.to(probs.dtype).flatten(1)
     per_image = (nll.flatten(1) * weights).sum(1) / weights.sum(1).clamp_min(1)
     return _mean(per_image, weights.sum(1) > 0)
+
+
+def balanced_seed_loss(probs: Tensor, seeds: Tensor, ignore_index: int = 255,
+                       bg_index: int = 0, min_prob: float = 1e-4) -> Tensor:
+    """Balanced seeding loss of DSRG (eq. 1).
+
+    ``-1/sum_{c fg}|S_c| sum_{c fg} sum_{u in S_c} log H_{u,c}
+    - 1/|S_bg| sum_{u in S_bg} log H_{u,bg}``: the foreground seeds (every
+    class but ``bg_index``) and the background seeds are averaged
+    separately, so the usually far more numerous background seeds do not
+    dominate. Each term is :func:`seed_loss` on its seeds: normalised per
+    image as in the authors' code, then averaged over the images that have
+    such seeds (their code also averages in a 0 for the others), ``+
+    min_prob`` in the log; a term without seeds in the batch is 0.
+    """
+    is_bg = seeds == bg_index
+    ignored = torch.full_like(seeds, ignore_index)
+    fg_seeds = torch.where(is_bg, ignored, seeds)
+    bg_seeds = torch.where(is_bg, seeds, ignored)
+    return (seed_loss(probs, fg_seeds, ignore_index, min_prob) +
+            seed_loss(probs, bg_seeds, ignore_index, min_prob))
 
 
 def expand_loss(probs: Tensor, image_labels: Tensor, q_fg: float = 0.996,
