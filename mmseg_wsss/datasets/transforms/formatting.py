@@ -7,6 +7,7 @@ from mmengine.structures import InstanceData, PixelData
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
 
+from ..validation import WeakAnnotationError
 from .loading import PIXEL_MAPS
 
 #: results key -> SegDataSample field for each pixel map
@@ -68,6 +69,18 @@ class PackWeakSegInputs(PackSegInputs):
         self.target = target
 
     def transform(self, results: dict) -> dict:
+        region = results.get('proportions_shape')
+        if region is not None and tuple(region) != tuple(
+                results['img'].shape[:2]):
+            raise WeakAnnotationError(
+                results.get('img_path', '?'), results.get('sample_key', '?'),
+                f'the class proportions describe a {region[0]}x{region[1]} '
+                f'image but the pipeline made it '
+                f"{results['img'].shape[0]}x{results['img'].shape[1]} with a "
+                'transform that does not keep proportions in step (e.g. '
+                "MMSeg's RandomCrop or Resize); use WeakRandomCrop / "
+                'WeakResize / WeakRandomRescale, or tile the dataset '
+                '(tools/dataset/tile_dataset.py)')
         target_key = PIXEL_MAPS[self.target][1] if self.target else None
         if target_key is not None and target_key not in results:
             raise KeyError(

@@ -53,6 +53,14 @@ class WeakResize(Resize):
     ``RandomResize(..., resize_type='WeakResize')`` too.
     """
 
+    def transform(self, results: dict) -> dict:
+        region = results.get('proportions_shape')
+        same = region is not None and region == results['img'].shape[:2]
+        results = super().transform(results)
+        if same:  # still the whole region, rescaled
+            results['proportions_shape'] = results['img'].shape[:2]
+        return results
+
     def _resize_seg(self, results: dict) -> None:
         fn = mmcv.imrescale if self.keep_ratio else mmcv.imresize
         for key in _seg_keys(results):
@@ -143,6 +151,7 @@ class WeakRandomCrop(RandomCrop):
             results['gt_proportions'] = class_proportions(
                 self._full_mask(results, 'proportions'), num_classes,
                 self.ignore_index).astype(np.float32)
+            results['proportions_shape'] = (h, w)
         return results
 
     @staticmethod

@@ -147,6 +147,8 @@ class LoadWeakAnnotations(BaseTransform):
                     seg_fields.append(key)
             else:
                 self._load_image_level(results, name, sample, num_classes)
+                if name == 'proportions':  # the region they describe
+                    results['proportions_shape'] = tuple(img_hw)
         return results
 
     def __repr__(self) -> str:
