@@ -1,3 +1,7 @@
 from .baseline_losses import SECSeedExpandLoss, SizeLoss
+from .proportion_losses import keypoint_bce_loss, masked_gap, proportion_loss
 
-__all__ = ['SECSeedExpandLoss', 'SizeLoss']
+__all__ = [
+    'SECSeedExpandLoss', 'SizeLoss', 'keypoint_bce_loss', 'masked_gap',
+    'proportion_loss'
+]

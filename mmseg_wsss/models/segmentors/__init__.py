@@ -1,4 +1,7 @@
 from .centroid_encoder_decoder import CentroidEncoderDecoder
+from .spss_encoder_decoder import SPSSEncoderDecoder
 from .wsss_encoder_decoder import WSSSEncoderDecoder
 
-__all__ = ['CentroidEncoderDecoder', 'WSSSEncoderDecoder']
+__all__ = [
+    'CentroidEncoderDecoder', 'SPSSEncoderDecoder', 'WSSSEncoderDecoder'
+]

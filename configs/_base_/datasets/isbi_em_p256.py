@@ -1,0 +1,23 @@
+# ISBI 2012 EM membranes (binary) as the SPSS paper uses its EM set:
+# trained on 256x256 patches with their own proportions and the keypoints
+# that fall inside them, made once by
+#   python tools/dataset/tile_dataset.py ../shared/data/isbi_em \
+#       data/isbi_em_p256 --size 256
+# and evaluated on the full 512x512 validation slices of the source set.
+_base_ = './dubai_aerial_p224.py'
+data_root = 'data/isbi_em_p256'
+val_data_root = '../shared/data/isbi_em'
+train_pipeline = [
+    dict(type='LoadCheckedImageFromFile'),
+    dict(type='LoadWeakAnnotations', annotations=['proportions', 'points']),
+    dict(type='WeakRandomFlip', prob=[0.25, 0.25],
+         direction=['horizontal', 'vertical']),
+    dict(type='PackWeakSegInputs', target=None),
+]
+train_dataloader = dict(
+    dataset=dict(
+        data_root=data_root,
+        data_prefix=dict(point_path='weak/points/train'),
+        pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(data_root=val_data_root))
+test_dataloader = val_dataloader

@@ -1,0 +1,10 @@
+# SPSS+ (§2.2) on ISBI EM membranes: one sigmoid map (the paper's binary
+# EM model), L = alpha L_sp + (1 - alpha) L_sk (eq. 4) with the keypoint
+# BCE on weak/points. The paper does not give alpha; 0.5 weighs both terms
+# equally.
+_base_ = [
+    '../_base_/models/unet5_spss_binary.py',
+    '../_base_/datasets/isbi_em_p256.py', '../_base_/wsss_runtime.py',
+    '../_base_/schedules/adam_spss.py'
+]
+model = dict(alpha=0.5)
