@@ -171,8 +171,9 @@ def seed_quality(seeds: np.ndarray, full_mask: np.ndarray,
     valid = full_mask != ignore_index
     seeded = valid & (seeds != ignore_index)
     correct = np.count_nonzero(seeded & (seeds == full_mask))
-    num_classes = 1 + int(max(full_mask[valid].max(initial=-1),
-                              seeds[seeded].max(initial=-1)))
+    # initial=0, not -1: uint8 maps (PNGs, cam_seeds) cannot hold -1
+    num_classes = 1 + int(max(full_mask[valid].max(initial=0),
+                              seeds[seeded].max(initial=0)))
     iou = miou_from_counts(
         *confusion_counts(seeds, full_mask, num_classes, ignore_index))
     return dict(precision=_ratio(correct, np.count_nonzero(seeded)),

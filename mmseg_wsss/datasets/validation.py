@@ -12,6 +12,11 @@ class WeakAnnotationError(ValueError):
         self.file, self.sample, self.problem = file, sample, problem
         super().__init__(f'{file}: sample {sample!r}: {problem}')
 
+    def __reduce__(self):
+        # picklable with its three arguments: a worker process of
+        # track_parallel_progress can send it back to the parent
+        return type(self), (self.file, self.sample, self.problem)
+
 
 def check_tags(tags: Sequence[int], num_classes: int, file: str,
                sample: str) -> np.ndarray:

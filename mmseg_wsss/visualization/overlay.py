@@ -1,4 +1,5 @@
-"""Colour overlays of label maps (pseudo labels, seeds, predictions)."""
+"""Colour overlays of label maps (pseudo labels, seeds, predictions) and
+of class activation maps."""
 from typing import Sequence
 
 import numpy as np
@@ -28,3 +29,16 @@ def save_overlay(path: str, img_rgb: np.ndarray, labels: np.ndarray,
     side = np.concatenate(
         [img_rgb, overlay_labels(img_rgb, labels, palette, **kwargs)], 1)
     atomic_write_image(path, side[..., ::-1])
+
+
+def overlay_cams(img_rgb: np.ndarray,
+                 cams: np.ndarray,
+                 palette: Sequence[Sequence[int]],
+                 alpha: float = 0.7) -> np.ndarray:
+    """Blend class activation maps ``cams`` (C, H, W), values in [0, 1],
+    over ``img_rgb``: each pixel takes the colour of its strongest class
+    with opacity ``alpha`` times that activation. RGB uint8."""
+    colour = np.asarray(palette, dtype=np.float32)[cams.argmax(0)]
+    weight = alpha * np.clip(cams.max(0), 0, 1)[..., None]
+    out = (1 - weight) * img_rgb.astype(np.float32) + weight * colour
+    return out.round().astype(np.uint8)
