@@ -1,0 +1,76 @@
+"""Label a config's training images with a trained model (DSRG "+Retrain").
+
+    python tools/dataset/label_with_model.py CONFIG CHECKPOINT OUT_DIR
+        [--crf [sxy_bilateral=80 srgb=13 ...]] [--batch-size 1]
+        [--cfg-options k=v ...]
+
+Runs the model of CONFIG with CHECKPOINT on every image of
+``train_dataloader``'s dataset (MMSeg inference at the original size,
+optionally refined by a dense CRF: ``--crf`` alone takes the defaults of
+:func:`mmseg_wsss.algorithms.crf.dense_crf`) and writes one label PNG per
+image to OUT_DIR, laid out as ``data_prefix.pseudo_path`` expects. The
+maps are written into a temporary folder renamed to OUT_DIR when complete;
+an existing OUT_DIR is refused. Train a new model on them with e.g.
+``configs/wsss/dsrg_r18_aspp_retrain_neu_seg.py --cfg-options
+train_dataloader.dataset.data_prefix.pseudo_path=OUT_DIR`` (absolute). A
+DSRG run's ``PseudoLabelRefreshHook(at_end=True)`` does the same at the end
+of training.
+"""
+import argparse
+import os
+import os.path as osp
+import shutil
+import tempfile
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from mmseg.registry import DATASETS, MODELS
+
+from mmseg_wsss.engine import predict_pseudo_labels
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('out_dir')
+    parser.add_argument('--crf', nargs='*', action=DictAction,
+                        help='dense CRF (optionally its arguments)')
+    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    out_dir = osp.abspath(args.out_dir)
+    if osp.exists(out_dir):
+        raise SystemExit(f'{out_dir} exists: give a new folder')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    ds_cfg = cfg.train_dataloader.dataset
+    while 'dataset' in ds_cfg:  # RepeatDataset-style wrappers
+        ds_cfg = ds_cfg.dataset
+    ds_cfg.data_prefix.pop('pseudo_path', None)  # labels are not read
+    dataset = DATASETS.build(ds_cfg)
+    os.makedirs(osp.dirname(out_dir), exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=osp.dirname(out_dir),
+                           prefix=f'.{osp.basename(out_dir)}.')
+    os.chmod(tmp, 0o755)  # mkdtemp makes 0700 folders
+    try:
+        written = predict_pseudo_labels(model, dataset, tmp, crf=args.crf,
+                                        batch_size=args.batch_size)
+    except BaseException:
+        shutil.rmtree(tmp)
+        raise
+    os.rename(tmp, out_dir)
+    print(f'{len(written)} label maps in {out_dir}')
+
+
+if __name__ == '__main__':
+    main()
