@@ -6,6 +6,7 @@ model = dict(type='EncoderDecoder')
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadWeakAnnotations', annotations=['full']),
+    dict(type='WeakResize', scale_factor={{_base_.scale}}, keep_ratio=True),
     dict(type='WeakRandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
     dict(type='PackWeakSegInputs', target='full'),

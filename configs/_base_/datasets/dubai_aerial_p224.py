@@ -3,20 +3,25 @@
 #   python tools/dataset/tile_dataset.py ../shared/data/dubai_aerial \
 #       data/dubai_aerial_p224 --size 224
 # and evaluated on the full-size validation images of the source set.
-# Only flips augment the patches: a crop or rescale would change (crop) or
-# blur (rescale) the proportions a patch is annotated with.
+# Only flips augment the patches: a crop would change the proportions a
+# patch is annotated with. For CPU training every image is read at half
+# resolution (``scale``; 112x112 patches) - predictions are scored at full
+# size against the full-size masks; set scale = 1.0 on a GPU.
 dataset_type = 'WeakSegDataset'
 data_root = 'data/dubai_aerial_p224'
 val_data_root = '../shared/data/dubai_aerial'
+scale = 0.5
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadWeakAnnotations', annotations=['proportions']),
+    dict(type='WeakResize', scale_factor=scale, keep_ratio=True),
     dict(type='WeakRandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
     dict(type='PackWeakSegInputs', target=None),
 ]
 test_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
+    dict(type='Resize', scale_factor=scale, keep_ratio=True),
     dict(type='LoadWeakAnnotations', annotations=['full']),
     dict(type='PackWeakSegInputs', target='full'),
 ]

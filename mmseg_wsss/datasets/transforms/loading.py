@@ -44,8 +44,10 @@ class LoadWeakAnnotations(BaseTransform):
 
     Use after ``LoadImageFromFile``. Pixel maps go to their ``results`` key
     and to ``seg_fields`` (so every geometric transform keeps them aligned
-    with the image); each is checked against the image size and, for class
-    maps, the class range. ``full`` fills ``gt_seg_map`` as MMSeg's
+    with the image); each is checked against the size of the image file
+    (``ori_shape``: loaded after a ``Resize`` they stay full-size for
+    evaluation, as with MMSeg's ``LoadAnnotations``) and, for class maps,
+    the class range. ``full`` fills ``gt_seg_map`` as MMSeg's
     ``LoadAnnotations`` does (``reduce_zero_label`` and ``label_map`` apply
     to every class map).
 
@@ -123,6 +125,9 @@ class LoadWeakAnnotations(BaseTransform):
             raise WeakAnnotationError(
                 results.get('img_path', '?'), sample, 'unreadable image')
         img_hw = results['img'].shape[:2]
+        # maps match the image file (ori_shape): loaded after a Resize they
+        # stay full-size, as MMSeg's LoadAnnotations in test pipelines
+        file_hw = tuple(results.get('ori_shape', img_hw)[:2])
         num_classes = results['num_classes']
         lut = _class_lut(results.get('label_map'),
                          results.get('reduce_zero_label', False))
@@ -136,7 +141,7 @@ class LoadWeakAnnotations(BaseTransform):
                         f"no '{path_key}' for annotation '{name}': set "
                         f"data_prefix['{path_key}'] in the dataset")
                 arr = self._read_map(results[path_key], sample)
-                check_label_map(arr, img_hw, results[path_key], sample,
+                check_label_map(arr, file_hw, results[path_key], sample,
                                 num_classes if is_class_map else None)
                 if is_class_map:
                     arr = arr.astype(np.uint8)
