@@ -13,7 +13,6 @@
 import argparse
 import os
 import os.path as osp
-import statistics
 import sys
 import time
 from multiprocessing import Pool
@@ -26,7 +25,8 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from common import REPO, SHARED_DATA, print_table, save_json
+from common import (REPO, SHARED_DATA, interleaved_step_times, print_table,
+                    save_json)
 
 sys.path.insert(0, REPO)
 from mmseg_wsss.algorithms.superpixels import \
@@ -59,20 +59,8 @@ def step_times(steps: int, batch: int, size: int) -> dict:
         m.update(lambda_cen=lam, lambda_mse=lam)
         model = MODELS.build(m)
         models[name] = (model, torch.optim.AdamW(model.parameters(), 1e-3))
-    data = _batch(batch, size)
-    times = {k: [] for k in models}
-    for i in range(steps + 3):
-        for name, (model, opt) in models.items():
-            t = time.perf_counter()
-            d = model.data_preprocessor(data, True)
-            losses = model.loss(d['inputs'], d['data_samples'])
-            loss = sum(v for k, v in losses.items() if 'loss' in k)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if i >= 3:  # warm-up
-                times[name].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return interleaved_step_times(models, _batch(batch, size), steps,
+                                  warmup=3)
 
 
 def _pseudo(args):

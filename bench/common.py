@@ -6,6 +6,7 @@ import os.path as osp
 import statistics
 import subprocess
 import sys
+import time
 from typing import Dict, List, Sequence
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -20,12 +21,17 @@ def dataset_options(dataset: str, iters: int) -> List[str]:
     the end, poly decay over the whole run)."""
     root = osp.join(SHARED_DATA, dataset)
     return [f'{s}_dataloader.dataset.data_root={root}'
-            for s in ('train', 'val', 'test')] + [
-                f'train_cfg.max_iters={iters}',
-                f'train_cfg.val_interval={iters}',
-                f'default_hooks.checkpoint.interval={iters}',
-                f'param_scheduler.1.end={iters}'
-            ]
+            for s in ('train', 'val', 'test')] + schedule_options(iters)
+
+
+def schedule_options(iters: int) -> List[str]:
+    """``--cfg-options`` for a ``iters``-iteration schedule: validation and
+    checkpoint at the end, poly decay (``param_scheduler[1]``) to the end."""
+    return [
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        f'param_scheduler.1.end={iters}'
+    ]
 
 
 def run_tool(args: Sequence[str]) -> int:
@@ -95,3 +101,23 @@ def save_json(name: str, obj) -> str:
     path = osp.join(RESULTS, name)
     atomic_write_json(path, obj, indent=2)
     return path
+
+
+def interleaved_step_times(models: Dict[str, tuple], data: dict, steps: int,
+                           warmup: int = 2) -> Dict[str, float]:
+    """Median seconds of one training step (preprocess, losses, backward,
+    optimiser step) of each ``name -> (model, optimiser)`` on ``data``; the
+    models take turns step by step, so all see the same machine load."""
+    times = {name: [] for name in models}
+    for i in range(steps + warmup):
+        for name, (model, opt) in models.items():
+            t = time.perf_counter()
+            d = model.data_preprocessor(data, True)
+            losses = model.loss(d['inputs'], d['data_samples'])
+            loss = sum(v for k, v in losses.items() if 'loss' in k)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if i >= warmup:
+                times[name].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
