@@ -13,12 +13,15 @@ import torch
 from conftest import REPO, shared_root
 
 PY = sys.executable
-# mIoU after 300 iterations, measured here: neu_seg 45.9 (all-background
-# scores ~22), demo 86.5 (all-background ~39); bounds leave room for noise.
+# mIoU after 300 iterations with seed 0, measured here: neu_seg 46.8
+# (all-background scores ~22), demo 81.1 (all-background ~39; unseeded runs
+# gave 75.5 and 86.5), Centroid recipe 73.2 (clustering 74.1), SPSS on
+# Aerial Dubai 19.3 (all-land scores 8.1); bounds leave room for numerical
+# noise across machines.
 NEU_MIOU_BOUND = 38.0
-DEMO_MIOU_BOUND = 78.0
-# The Attention U-Net of the Centroid recipe learns slower from scratch.
+DEMO_MIOU_BOUND = 76.0
 CENTROID_MIOU_BOUND = 55.0
+SPSS_MIOU_BOUND = 15.0
 # Deterministic, single-process data loading; no dropout (its torch RNG
 # stream is not part of a checkpoint).
 DETERMINISTIC = [
@@ -55,9 +58,12 @@ def _test_miou(config, work_dir, options):
 
 
 def _schedule(iters):
+    """An ``iters``-iteration run with a fixed seed: end-to-end bounds are
+    set against the measured value of that seed, not against the spread of
+    random initialisations (several mIoU points on these short runs)."""
     return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
             f'default_hooks.checkpoint.interval={iters}',
-            f'param_scheduler.1.end={iters}']
+            f'param_scheduler.1.end={iters}', 'randomness.seed=0']
 
 
 def test_g1_scribbles_neu_seg_end_to_end(tmp_path):
@@ -93,8 +99,7 @@ def test_g1_scribbles_demo_end_to_end(tmp_path):
 def test_centroid_recipe_end_to_end(tmp_path):
     """configs/wsss/centroid_corrosion.py (G3-N, SUP50 pseudo-masks computed
     online) trains end to end; the clustering output and the dense-CRF tool
-    work on its checkpoint. Measured after 300 iterations: segmentation
-    66.0, clustering 65.5, CRF-refined 75.5 mIoU (all-background ~39)."""
+    work on its checkpoint (all-background scores ~39)."""
     data = tmp_path / 'demo'
     _run([PY, 'tools/dataset/make_demo_data.py', str(data)])
     cfg = 'configs/wsss/centroid_corrosion.py'
@@ -208,3 +213,22 @@ def test_mim_launches_two_process_training(tmp_path):
     assert 'Distributed training: True' in log
     assert 'GPU number: 2' in log
     assert (tmp_path / 'iter_4.pth').is_file()
+
+
+
+def test_spss_dubai_aerial_end_to_end(tmp_path):
+    """Patches with their own proportions (tools/dataset/tile_dataset.py)
+    -> SPSS (proportions only) -> tested on the full-size validation
+    images. Predicting all land scores 8.1 mIoU; see SPSS_MIOU_BOUND."""
+    root = shared_root('dubai_aerial')
+    tiles = tmp_path / 'tiles'
+    _run([PY, 'tools/dataset/tile_dataset.py', root, str(tiles), '--size',
+          '224', '--splits', 'train'])
+    cfg = 'configs/wsss/spss_dubai_aerial.py'
+    opts = [f'train_dataloader.dataset.data_root={tiles}',
+            f'val_dataloader.dataset.data_root={root}',
+            f'test_dataloader.dataset.data_root={root}'] + _schedule(300)
+    _train(cfg, tmp_path / 'run', opts)
+    m = _test_miou(cfg, tmp_path / 'run', opts)
+    assert m['mIoU'] > SPSS_MIOU_BOUND, m
+    assert {'IoU.building', 'Fscore.road', 'Acc.water'} <= set(m)
