@@ -334,3 +334,27 @@ def test_foreign_crop_cannot_pair_a_crop_with_image_proportions(tiny_root):
         full = sample.gt_sem_seg.data[0].numpy()
         assert sample.gt_proportions.numpy() == pytest.approx(
             class_proportions(full, 3), abs=1e-6)
+
+
+def test_spss_on_mmseg_resnet_aspp():
+    """SPSS on MMSeg's ResNetV1c-18 + ASPP (stride 8): the /8 class maps are
+    upsampled before the GAP, gradients reach the backbone, and inference
+    gives full-size class maps."""
+    model = _model('spss_r18-d8_aspp_dubai_aerial.py',
+                   backbone=dict(init_cfg=None))
+    inputs = torch.rand(2, 3, 32, 32)
+    samples = _samples(6, [(32, 32), (24, 32)])
+    losses = model.loss(inputs, samples)
+    raw = model.decode_head.forward(model.extract_feat(inputs))
+    assert raw.shape == (2, 6, 4, 4)  # stride 8
+    probs = F.interpolate(raw, size=(32, 32), mode='bilinear',
+                          align_corners=False).softmax(1)
+    rho = torch.stack([probs[0].mean((1, 2)),
+                       probs[1, :, :24].mean((1, 2))])
+    target = torch.stack([s.gt_proportions for s in samples])
+    assert losses['loss_sp'].item() == pytest.approx(
+        ((rho - target)**2).sum(1).mean().item(), rel=1e-5)
+    losses['loss_sp'].backward()
+    assert model.backbone.stem[0].weight.grad.abs().sum() > 0
+    pred = model.predict(inputs, samples)
+    assert pred[1].pred_sem_seg.data.shape[-2:] == (24, 32)
