@@ -20,13 +20,12 @@ import os.path as osp
 import mmcv
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from mmengine.structures import PixelData
 from mmengine.utils import ProgressBar
-from mmseg.registry import DATASETS, METRICS, MODELS
+from mmseg.apis import init_model
+from mmseg.registry import DATASETS, METRICS
 
 from mmseg_wsss.algorithms.crf import dense_crf_batch
 from mmseg_wsss.utils import atomic_write_image, atomic_write_json
@@ -54,13 +53,9 @@ def _metric(meta: dict):
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
-    model.eval()
+    model = init_model(args.config, args.checkpoint, device='cpu',
+                       cfg_options=args.cfg_options)
+    cfg = model.cfg
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     meta = dataset.metainfo
     raw, refined = _metric(meta), _metric(meta)

@@ -22,10 +22,9 @@ import os.path as osp
 import shutil
 import tempfile
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
-from mmseg.registry import DATASETS, MODELS
+from mmengine.config import DictAction
+from mmseg.apis import init_model
+from mmseg.registry import DATASETS
 
 from mmseg_wsss.engine import predict_pseudo_labels
 
@@ -47,12 +46,9 @@ def main() -> None:
     out_dir = osp.abspath(args.out_dir)
     if osp.exists(out_dir):
         raise SystemExit(f'{out_dir} exists: give a new folder')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    model = init_model(args.config, args.checkpoint, device='cpu',
+                       cfg_options=args.cfg_options)
+    cfg = model.cfg
     ds_cfg = cfg.train_dataloader.dataset
     while 'dataset' in ds_cfg:  # RepeatDataset-style wrappers
         ds_cfg = ds_cfg.dataset

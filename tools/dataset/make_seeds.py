@@ -40,8 +40,8 @@ from mmengine import track_iter_progress
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
-from mmseg.registry import DATASETS, MODELS
+from mmseg.apis import init_model
+from mmseg.registry import DATASETS
 
 from mmseg_wsss.algorithms import seed_quality
 from mmseg_wsss.datasets import WeakAnnotationError
@@ -89,9 +89,7 @@ def _init(config: str, options: Optional[dict], checkpoint: str, split: str,
     torch.set_num_threads(threads)
     cfg = load_config(config, options)
     _STATE['dataset'] = DATASETS.build(dataset_cfg(cfg, split))
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
-    _STATE['model'] = model.eval()
+    _STATE['model'] = init_model(cfg, checkpoint, device='cpu')
 
 
 def _one(index: int, out_dir: str,
