@@ -2,6 +2,7 @@
 naming the file, the sample and what is wrong."""
 from typing import Optional, Sequence, Tuple
 
+import cv2
 import numpy as np
 
 
@@ -16,6 +17,16 @@ class WeakAnnotationError(ValueError):
         # picklable with its three arguments: a worker process of
         # track_parallel_progress can send it back to the parent
         return type(self), (self.file, self.sample, self.problem)
+
+
+def read_image(path: str, sample: str,
+               flag: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+    """``cv2.imread`` that raises :class:`WeakAnnotationError` naming the
+    file and sample when the file is missing or unreadable."""
+    arr = cv2.imread(path, flag)
+    if arr is None:
+        raise WeakAnnotationError(path, sample, 'missing or unreadable file')
+    return arr
 
 
 def check_tags(tags: Sequence[int], num_classes: int, file: str,

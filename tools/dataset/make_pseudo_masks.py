@@ -27,16 +27,9 @@ from mmengine import track_parallel_progress, track_progress
 from mmseg_wsss.algorithms.superpixels import (confusion_counts,
                                                miou_from_counts,
                                                pseudo_mask_from_scribbles)
-from mmseg_wsss.datasets import WeakAnnotationError
+from mmseg_wsss.datasets import WeakAnnotationError, read_image
 from mmseg_wsss.utils import atomic_write_image, atomic_write_json
 from mmseg_wsss.visualization import save_overlay
-
-
-def _read(path: str, sample: str, flag: int) -> np.ndarray:
-    arr = cv2.imread(path, flag)
-    if arr is None:
-        raise WeakAnnotationError(path, sample, 'unreadable file')
-    return arr
 
 
 def _one(stem: str, root: str, split: str, scribbles: str, out_dir: str,
@@ -45,12 +38,12 @@ def _one(stem: str, root: str, split: str, scribbles: str, out_dir: str,
     """Make (or reuse) one pseudo-mask; return its confusion counts."""
     out = osp.join(out_dir, split, f'{stem}.png')
     if osp.isfile(out):
-        pseudo = _read(out, stem, cv2.IMREAD_UNCHANGED)
+        pseudo = read_image(out, stem)
     else:
-        img = _read(osp.join(root, 'img_dir', split, f'{stem}.jpg'), stem,
+        img = read_image(osp.join(root, 'img_dir', split, f'{stem}.jpg'), stem,
                     cv2.IMREAD_COLOR)
         scr_path = osp.join(root, scribbles, split, f'{stem}.png')
-        scr = _read(scr_path, stem, cv2.IMREAD_UNCHANGED)
+        scr = read_image(scr_path, stem)
         if scr.shape != img.shape[:2]:
             raise WeakAnnotationError(scr_path, stem,
                                       'scribble size differs from the image')
@@ -65,7 +58,7 @@ def _one(stem: str, root: str, split: str, scribbles: str, out_dir: str,
     if not osp.isfile(full_path):
         return None, None, labelled
     inter, union = confusion_counts(
-        pseudo, _read(full_path, stem, cv2.IMREAD_UNCHANGED), num_classes)
+        pseudo, read_image(full_path, stem), num_classes)
     return inter, union, labelled
 
 

@@ -30,17 +30,10 @@ from mmengine import track_parallel_progress, track_progress
 
 from mmseg_wsss.algorithms.proportions import tile_boxes
 from mmseg_wsss.algorithms.weak_labels import class_proportions, image_tags
-from mmseg_wsss.datasets import WeakAnnotationError
+from mmseg_wsss.datasets import WeakAnnotationError, read_image
 from mmseg_wsss.utils import atomic_write_image, atomic_write_json
 
 IMG_SUFFIXES = ('.jpg', '.jpeg', '.png')
-
-
-def _read(path: str, sample: str, flag: int) -> np.ndarray:
-    arr = cv2.imread(path, flag)
-    if arr is None:
-        raise WeakAnnotationError(path, sample, 'missing or unreadable file')
-    return arr
 
 
 def _tile_one(name: str, src: str, dst: str, split: str, weak_maps: List[str],
@@ -48,14 +41,14 @@ def _tile_one(name: str, src: str, dst: str, split: str, weak_maps: List[str],
               ) -> List[Tuple[str, List[float], List[int]]]:
     """Write the tiles of one image; return (tile id, proportions, tags)."""
     stem = osp.splitext(name)[0]
-    img = _read(osp.join(src, 'img_dir', split, name), stem, cv2.IMREAD_COLOR)
+    img = read_image(osp.join(src, 'img_dir', split, name), stem,
+                     cv2.IMREAD_COLOR)
     ann_path = osp.join(src, 'ann_dir', split, f'{stem}.png')
-    maps = {'ann_dir': _read(ann_path, stem, cv2.IMREAD_UNCHANGED)}
+    maps = {'ann_dir': read_image(ann_path, stem)}
     for weak in weak_maps:
         path = osp.join(src, 'weak', weak, split, f'{stem}.png')
         if osp.isfile(path):
-            maps[osp.join('weak', weak)] = _read(path, stem,
-                                                 cv2.IMREAD_UNCHANGED)
+            maps[osp.join('weak', weak)] = read_image(path, stem)
     for key, arr in maps.items():
         if arr.shape != img.shape[:2]:
             raise WeakAnnotationError(
