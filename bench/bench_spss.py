@@ -32,8 +32,8 @@ from mmseg.structures import SegDataSample
 from mmengine.structures import PixelData
 
 from common import (REPO, RESULTS, SHARED_DATA, interleaved_step_times,
-                    last_run_json, print_table, run_tool, save_json,
-                    schedule_options, train_iter_times)
+                    print_table, save_json, schedule_options,
+                    train_then_test)
 
 WORK = osp.join(RESULTS, 'work_dirs', 'spss')
 DATA = dict(dubai_aerial=('dubai_aerial_p224', 224),
@@ -88,16 +88,9 @@ def run_row(row: str, iters: dict) -> dict:
                         osp.join(root, 'weak', 'proportions.json'), props,
                         *degrade], cwd=REPO, check=True, capture_output=True)
         opts.append(f'train_dataloader.dataset.proportions_file={props}')
-    cfg = f'configs/wsss/{config}.py'
-    rss = run_tool(['tools/train.py', cfg, '--work-dir', work,
-                    '--cfg-options', *opts])
-    ckpt = open(osp.join(work, 'last_checkpoint')).read().strip()
-    run_tool(['tools/test.py', cfg, ckpt, '--work-dir', work,
-              '--cfg-options', *opts])
-    m = last_run_json(work)
+    m, iter_s, rss = train_then_test(f'configs/wsss/{config}.py', work, opts)
     rec = dict(row=row, mIoU=m['mIoU'], aAcc=m['aAcc'], mAcc=m['mAcc'],
-               iter_s=round(statistics.median(train_iter_times(work)), 4),
-               peak_rss_mib=rss, per_class={})
+               iter_s=iter_s, peak_rss_mib=rss, per_class={})
     for key, value in m.items():
         if key.startswith(('IoU.', 'Precision.', 'Recall.')):
             score, name = key.split('.', 1)

@@ -7,7 +7,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_DATA = os.environ.get(
@@ -70,18 +70,25 @@ def train_iter_times(work_dir: str) -> List[float]:
     return times[1:]  # the first interval includes warm-up
 
 
-def train_and_test(config: str, work_dir: str,
-                   options: Sequence[str]) -> Dict[str, float]:
-    """Train then test ``config``; metrics + speed + memory of the run."""
+def train_then_test(config: str, work_dir: str,
+                    options: Sequence[str]) -> Tuple[dict, float, int]:
+    """Train then test ``config``: the test metrics, the median seconds
+    per training iteration and the trainer's peak RSS (MiB)."""
     rss = run_tool(['tools/train.py', config, '--work-dir', work_dir,
                     '--cfg-options', *options])
     ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
     run_tool(['tools/test.py', config, ckpt, '--work-dir', work_dir,
               '--cfg-options', *options])
-    m = last_run_json(work_dir)
     t = statistics.median(train_iter_times(work_dir))
+    return last_run_json(work_dir), round(t, 4), rss
+
+
+def train_and_test(config: str, work_dir: str,
+                   options: Sequence[str]) -> Dict[str, float]:
+    """Train then test ``config``; metrics + speed + memory of the run."""
+    m, iter_s, rss = train_then_test(config, work_dir, options)
     return dict(mIoU=m['mIoU'], mPrec=m['mPrecision'], mRec=m['mRecall'],
-                F1=m['F1'], iter_s=round(t, 4), peak_rss_mib=rss)
+                F1=m['F1'], iter_s=iter_s, peak_rss_mib=rss)
 
 
 def print_table(rows: List[dict], columns: Sequence[str]) -> None:
