@@ -110,6 +110,36 @@ def _finite_backward(loss: torch.Tensor, *leaves: torch.Tensor) -> None:
         assert leaf.grad is not None and torch.isfinite(leaf.grad).all()
 
 
+def test_weighted_cross_entropy_by_hand():
+    """Class weights (.5, 2); logits (1, 0) at three pixels labelled 0, 1
+    and ignored: (.5 log(1 + e^-1) + 2 log(1 + e)) / (.5 + 2)."""
+    loss = MODELS.build(dict(type='WeightedCrossEntropyLoss',
+                             class_weight=[.5, 2.], loss_weight=3.))
+    logits = torch.tensor([[[[1., 1., 1.]], [[0., 0., 0.]]]])
+    labels = torch.tensor([[[0, 1, IGN]]])
+    expected = (.5 * math.log1p(math.exp(-1)) +
+                2 * math.log1p(math.e)) / 2.5
+    _close(loss(logits, labels, ignore_index=IGN), 3 * expected)
+    # no labelled pixel: 0, not NaN
+    _close(loss(logits, torch.full_like(labels, IGN), ignore_index=IGN), 0.)
+
+
+def test_weighted_cross_entropy_is_torch_weighted_mean():
+    """Random maps with a third of the pixels ignored: PyTorch's weighted
+    mean over the labelled pixels (MMSeg's own CrossEntropyLoss raises
+    IndexError on them when given class_weight)."""
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 4, 5, 6, generator=g)
+    labels = torch.randint(0, 4, (2, 5, 6), generator=g)
+    labels[torch.rand(2, 5, 6, generator=g) < 1 / 3] = IGN
+    weights = [.1, 1., 2., .5]
+    loss = MODELS.build(dict(type='WeightedCrossEntropyLoss',
+                             class_weight=weights))
+    expected = torch.nn.functional.cross_entropy(
+        logits, labels, weight=torch.tensor(weights), ignore_index=IGN)
+    _close(loss(logits, labels, ignore_index=IGN), expected.item())
+
+
 def test_identical_features_and_centroids_are_safe():
     feats = torch.full((2, 3, 4, 5), .5, requires_grad=True)
     cents = torch.full((2, 3, 3), .5, requires_grad=True)
