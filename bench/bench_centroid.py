@@ -5,9 +5,12 @@ segmentation and the clustering output, with and without dense CRF; plus
 the wmIoU of the pseudo-masks. Same network and schedule for every row;
 pseudo-masks are made once per SUP setting by the offline tool.
 
-    python bench/bench_centroid.py [--iters 500] [--datasets ...] [--rows ...]
+    python bench/bench_centroid.py [--iters 1500] [--base-channels 8]
+                                   [--datasets ...] [--rows ...]
 
-Prints a table and writes bench/results/centroid.json.
+Prints a table and writes bench/results/centroid.json; other rows already
+in that file are kept (a run can be split by ``--datasets`` / ``--rows``),
+each row records its schedule and network.
 """
 import argparse
 import json
@@ -21,14 +24,14 @@ from common import (REPO, RESULTS, SHARED_DATA, dataset_options,
                     train_iter_times)
 
 # row name -> (cfg-options, superpixels or None for E-FULL)
-ROWS = {
-    'G1-SUP50': (['model.lambda_cen=0', 'model.lambda_mse=0'], 50),
-    'G2-SUP50': (['model.lambda_mse=0'], 50),
-    'G3-SUP30': ([], 30),
-    'G3-SUP50': ([], 50),
-    'G3-SUP80': ([], 80),
-    'E-FULL': (None, None),
+GROUPS = {
+    'G1': ['model.lambda_cen=0', 'model.lambda_mse=0'],  # pCE (eq. 2)
+    'G2': ['model.lambda_mse=0'],  # pCE + Lcen
+    'G3': [],  # eq. 7
 }
+ROWS = {f'{g}-SUP{n}': (opts, n)
+        for g, opts in GROUPS.items() for n in (30, 50, 80)}
+ROWS['E-FULL'] = (None, None)
 NUM_CLASSES = dict(neu_seg=4, magnetic_tile=6)
 
 
@@ -43,17 +46,33 @@ def make_pseudo(root: str, n_segments: int) -> tuple:
         return osp.join(out, 'train'), json.load(f)['wmIoU']
 
 
+def saved_rows(path: str) -> list:
+    """Rows already in the results file (re-read before every save, so
+    runs split over ``--datasets`` / ``--rows`` do not drop each other's)."""
+    if not osp.isfile(path):
+        return []
+    with open(path) as f:
+        return [r for r in json.load(f)['rows'] if 'iters' in r]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--iters', type=int, default=500)
+    parser.add_argument('--iters', type=int, default=1500)
+    parser.add_argument('--base-channels', type=int, default=8,
+                        help='Attention U-Net width (the recipe uses 16)')
     parser.add_argument('--datasets', nargs='+',
                         default=['neu_seg', 'magnetic_tile'])
     parser.add_argument('--rows', nargs='+', default=list(ROWS))
     args = parser.parse_args()
-    table = []
+    path = osp.join(RESULTS, 'centroid.json')
+    b = args.base_channels
+    net = [f'model.backbone.base_channels={b}',
+           f'model.decode_head.in_channels={b}',
+           f'model.decode_head.channels={b}',
+           f'model.centroid_head.in_channels={16 * b}']
     for ds in args.datasets:
         root = osp.join(SHARED_DATA, ds)
-        base = dataset_options(ds, args.iters) + [
+        base = dataset_options(ds, args.iters) + net + [
             f'model.decode_head.num_classes={NUM_CLASSES[ds]}']
         for row in args.rows:
             extra, sup = ROWS[row]
@@ -65,13 +84,15 @@ def main() -> None:
                 pseudo_dir, wmiou = make_pseudo(root, sup)
                 opts = extra + ['train_dataloader.dataset.data_prefix.'
                                 f'pseudo_path={pseudo_dir}']
-            work = osp.join(RESULTS, 'work_dirs', f'centroid_{ds}_{row}')
+            work = osp.join(RESULTS, 'work_dirs',
+                            f'centroid_b{b}_i{args.iters}_{ds}_{row}')
             rss = None  # a row trained by an earlier, interrupted run
             if not osp.isfile(osp.join(work, 'last_checkpoint')):
                 rss = run_tool(['tools/train.py', cfg, '--work-dir', work,
                                 '--cfg-options', *base, *opts])
             ckpt = open(osp.join(work, 'last_checkpoint')).read().strip()
-            rec = dict(dataset=ds, row=row,
+            rec = dict(dataset=ds, row=row, iters=args.iters,
+                       base_channels=b,
                        wmIoU=wmiou,
                        iter_s=round(statistics.median(
                            train_iter_times(work)), 4),
@@ -87,12 +108,16 @@ def main() -> None:
                     key = output + ('+CRF' if crf else '')
                     rec[key] = dict(mIoU=m['mIoU'], mPrec=m['mPrecision'],
                                     mRec=m['mRecall'], F1=m['F1'])
-            table.append(rec)
+            table = [r for r in saved_rows(path)
+                     if (r['dataset'], r['row']) != (ds, row)] + [rec]
+            save_json('centroid.json', dict(rows=table))
             print(json.dumps(rec), flush=True)
     rows = []
+    table = saved_rows(path)
     for rec in table:
         full = next((r for r in table if r['dataset'] == rec['dataset']
-                     and r['row'] == 'E-FULL'), None)
+                     and r['iters'] == rec['iters'] and r['row'] == 'E-FULL'),
+                    None)
         for key in ('seg', 'seg+CRF', 'cluster', 'cluster+CRF'):
             m = rec[key]
             ratio = (round(m['mIoU'] / full['seg']['mIoU'], 3)
@@ -102,8 +127,7 @@ def main() -> None:
                              weak_full=ratio))
     print_table(rows, ['dataset', 'row', 'output', 'wmIoU', 'mIoU', 'mPrec',
                        'mRec', 'F1', 'weak_full'])
-    print('saved', save_json('centroid.json',
-                             dict(iters=args.iters, rows=table)))
+    print('saved', path)
 
 
 if __name__ == '__main__':
