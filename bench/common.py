@@ -56,17 +56,20 @@ def last_run_json(work_dir: str) -> dict:
         return json.load(f)
 
 
-def train_iter_times(work_dir: str) -> List[float]:
-    """Per-logging-interval iteration times of the newest training run."""
+def train_scalars(work_dir: str) -> List[dict]:
+    """The ``vis_data/scalars.json`` records of the first training run in
+    ``work_dir`` (test runs write none)."""
     runs = sorted(d for d in os.listdir(work_dir)
                   if osp.isfile(osp.join(work_dir, d, 'vis_data',
                                          'scalars.json')))
-    times = []
     with open(osp.join(work_dir, runs[0], 'vis_data', 'scalars.json')) as f:
-        for line in f:
-            rec = json.loads(line)
-            if 'time' in rec and 'loss' in rec:
-                times.append(rec['time'])
+        return [json.loads(line) for line in f]
+
+
+def train_iter_times(work_dir: str) -> List[float]:
+    """Per-logging-interval iteration times of the first training run."""
+    times = [rec['time'] for rec in train_scalars(work_dir)
+             if 'time' in rec and 'loss' in rec]
     return times[1:]  # the first interval includes warm-up
 
 
