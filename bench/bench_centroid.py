@@ -8,9 +8,9 @@ pseudo-masks are made once per SUP setting by the offline tool.
     python bench/bench_centroid.py [--iters 1500] [--base-channels 8]
                                    [--datasets ...] [--rows ...]
 
-Prints a table and writes bench/results/centroid.json; other rows already
-in that file are kept (a run can be split by ``--datasets`` / ``--rows``),
-each row records its schedule and network.
+Prints a table and writes bench/results/centroid.json; rows already in that
+file for other datasets, rows, schedules or widths are kept (a run can be
+split by ``--datasets`` / ``--rows``).
 """
 import argparse
 import json
@@ -108,25 +108,27 @@ def main() -> None:
                     key = output + ('+CRF' if crf else '')
                     rec[key] = dict(mIoU=m['mIoU'], mPrec=m['mPrecision'],
                                     mRec=m['mRecall'], F1=m['F1'])
-            table = [r for r in saved_rows(path)
-                     if (r['dataset'], r['row']) != (ds, row)] + [rec]
+            row_key = (ds, row, args.iters, b)
+            table = [r for r in saved_rows(path) if row_key != (
+                r['dataset'], r['row'], r['iters'], r['base_channels'])]
+            table.append(rec)
             save_json('centroid.json', dict(rows=table))
             print(json.dumps(rec), flush=True)
     rows = []
     table = saved_rows(path)
     for rec in table:
-        full = next((r for r in table if r['dataset'] == rec['dataset']
-                     and r['iters'] == rec['iters'] and r['row'] == 'E-FULL'),
-                    None)
+        full = next((r for r in table if r['row'] == 'E-FULL' and all(
+            r[k] == rec[k] for k in ('dataset', 'iters', 'base_channels'))),
+            None)
         for key in ('seg', 'seg+CRF', 'cluster', 'cluster+CRF'):
             m = rec[key]
             ratio = (round(m['mIoU'] / full['seg']['mIoU'], 3)
                      if full else '')
-            rows.append(dict(dataset=rec['dataset'], row=rec['row'],
-                             output=key, wmIoU=rec['wmIoU'], **m,
-                             weak_full=ratio))
-    print_table(rows, ['dataset', 'row', 'output', 'wmIoU', 'mIoU', 'mPrec',
-                       'mRec', 'F1', 'weak_full'])
+            rows.append(dict(dataset=rec['dataset'], iters=rec['iters'],
+                             row=rec['row'], output=key, wmIoU=rec['wmIoU'],
+                             **m, weak_full=ratio))
+    print_table(rows, ['dataset', 'iters', 'row', 'output', 'wmIoU', 'mIoU',
+                       'mPrec', 'mRec', 'F1', 'weak_full'])
     print('saved', path)
 
 
