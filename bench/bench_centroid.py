@@ -52,7 +52,7 @@ def saved_rows(path: str) -> list:
     if not osp.isfile(path):
         return []
     with open(path) as f:
-        return [r for r in json.load(f)['rows'] if 'iters' in r]
+        return json.load(f)['rows']
 
 
 def main() -> None:

@@ -66,14 +66,21 @@ def _schedule(iters):
             f'param_scheduler.1.end={iters}', 'randomness.seed=0']
 
 
+def _data_roots(train, test=None):
+    """``data_root`` of the train split (``train``) and of the val and test
+    splits (``test``, default the same)."""
+    test = train if test is None else test
+    return [f'train_dataloader.dataset.data_root={train}',
+            f'val_dataloader.dataset.data_root={test}',
+            f'test_dataloader.dataset.data_root={test}']
+
+
 def test_g1_scribbles_neu_seg_end_to_end(tmp_path):
     """pCE on width-20 scribbles learns NEU-Seg defects (bound measured)."""
     root = shared_root('neu_seg')
-    opts = [f'train_dataloader.dataset.data_root={root}',
-            f'val_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.data_root={root}',
-            'val_dataloader.dataset.indices=100',
-            'test_dataloader.dataset.indices=100'] + _schedule(300)
+    opts = _data_roots(root) + ['val_dataloader.dataset.indices=100',
+                                'test_dataloader.dataset.indices=100'
+                                ] + _schedule(300)
     _train('configs/wsss/pce_unet_neu_seg.py', tmp_path, opts)
     m = _test_miou('configs/wsss/pce_unet_neu_seg.py', tmp_path, opts)
     assert m['mIoU'] > NEU_MIOU_BOUND, m
@@ -87,9 +94,7 @@ def test_g1_scribbles_demo_end_to_end(tmp_path):
     """The README's main job, shortened: demo data -> train -> test."""
     data = tmp_path / 'demo'
     _run([PY, 'tools/dataset/make_demo_data.py', str(data)])
-    opts = [f'train_dataloader.dataset.data_root={data}',
-            f'val_dataloader.dataset.data_root={data}',
-            f'test_dataloader.dataset.data_root={data}'] + _schedule(300)
+    opts = _data_roots(data) + _schedule(300)
     _train('configs/wsss/pce_unet_corrosion.py', tmp_path / 'run', opts)
     m = _test_miou('configs/wsss/pce_unet_corrosion.py', tmp_path / 'run',
                    opts)
@@ -103,9 +108,7 @@ def test_centroid_recipe_end_to_end(tmp_path):
     data = tmp_path / 'demo'
     _run([PY, 'tools/dataset/make_demo_data.py', str(data)])
     cfg = 'configs/wsss/centroid_corrosion.py'
-    opts = [f'train_dataloader.dataset.data_root={data}',
-            f'val_dataloader.dataset.data_root={data}',
-            f'test_dataloader.dataset.data_root={data}'] + _schedule(300)
+    opts = _data_roots(data) + _schedule(300)
     _train(cfg, tmp_path / 'run', opts)
     seg = _test_miou(cfg, tmp_path / 'run', opts)
     assert seg['mIoU'] > CENTROID_MIOU_BOUND, seg
@@ -225,9 +228,7 @@ def test_spss_dubai_aerial_end_to_end(tmp_path):
     _run([PY, 'tools/dataset/tile_dataset.py', root, str(tiles), '--size',
           '224', '--splits', 'train'])
     cfg = 'configs/wsss/spss_dubai_aerial.py'
-    opts = [f'train_dataloader.dataset.data_root={tiles}',
-            f'val_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.data_root={root}'] + _schedule(300)
+    opts = _data_roots(tiles, root) + _schedule(300)
     _train(cfg, tmp_path / 'run', opts)
     m = _test_miou(cfg, tmp_path / 'run', opts)
     assert m['mIoU'] > SPSS_MIOU_BOUND, m
