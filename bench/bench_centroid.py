@@ -25,8 +25,10 @@ from common import (REPO, RESULTS, SHARED_DATA, dataset_options,
 
 # row name -> (cfg-options, superpixels or None for E-FULL)
 GROUPS = {
-    'G1': ['model.lambda_cen=0', 'model.lambda_mse=0'],  # pCE (eq. 2)
-    'G2': ['model.lambda_mse=0'],  # pCE + Lcen
+    # loss_weak: 0 = Lcen, 1 = Lmse (configs/_base_/models/attention_unet_centroid.py)
+    'G1': ['model.loss_weak.0.loss_weight=0',
+           'model.loss_weak.1.loss_weight=0'],  # pCE (eq. 2)
+    'G2': ['model.loss_weak.1.loss_weight=0'],  # pCE + Lcen
     'G3': [],  # eq. 7
 }
 ROWS = {f'{g}-SUP{n}': (opts, n)

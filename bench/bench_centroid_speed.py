@@ -56,7 +56,8 @@ def step_times(steps: int, batch: int, size: int) -> dict:
     for name, lam in (('pCE', 0.0), ('pCE+Lcen+Lmse', 1.0)):
         torch.manual_seed(0)
         m = cfg.model.copy()
-        m.update(lambda_cen=lam, lambda_mse=lam)
+        for loss in m.loss_weak:
+            loss.loss_weight = lam
         model = MODELS.build(m)
         models[name] = (model, torch.optim.AdamW(model.parameters(), 1e-3))
     return interleaved_step_times(models, _batch(batch, size), steps,

@@ -53,9 +53,10 @@ from common import (REPO, RESULTS, SHARED_DATA, dataset_options,
 
 # row -> (config prefix, cfg-options, labels trained on)
 ROWS = {
-    'seeds': ('dsrg_r18_aspp', ['model.grow=False', 'model.seed_loss=plain'],
-              'seeds'),
-    '+BSL': ('dsrg_r18_aspp', ['model.grow=False'], 'seeds'),
+    'seeds': ('dsrg_r18_aspp', ['model.steps=[]', 'model.loss_weak.0.target=pseudo',
+                                'model.loss_weak.0.bg_index=None'], 'seeds'),
+    '+BSL': ('dsrg_r18_aspp', ['model.steps=[]',
+                               'model.loss_weak.0.target=pseudo'], 'seeds'),
     '+DSRG': ('dsrg_r18_aspp', [], 'seeds'),
     '+Retrain': ('dsrg_r18_aspp_retrain', [], 'dsrg'),
     'full': ('dsrg_r18_aspp_retrain', [], 'full'),
@@ -186,9 +187,10 @@ def speed(b: int, steps: int, work: str) -> dict:
         [dataset[i] for i in range(cfg.train_dataloader.batch_size)])
     done = osp.join(work, 'row_dsrg', 'last_checkpoint')
     models = {}
-    for name, opts in (('BSL only', dict(grow=False, seed_loss='balanced',
-                                         constrain_weight=0.0)),
-                       ('DSRG', {})):
+    bsl_only = dict(steps=[], loss_weak=[
+        dict(type='BalancedSeedLoss', target='pseudo',
+             bg_index=cfg.model.loss_weak[0].bg_index)])
+    for name, opts in (('BSL only', bsl_only), ('DSRG', {})):
         torch.manual_seed(0)
         model = MODELS.build({**cfg.model, **opts})
         if osp.isfile(done):

@@ -16,10 +16,26 @@ from mmseg_wsss.engine.hooks.pseudo_label_refresh_hook import (
     PseudoLabelRefreshHook, weak_dataset)
 
 
-def tiny_dsrg_model(**kwargs) -> dict:
-    """ResNetV1c-18 (8 base channels) + ASPPHead, 3 classes, no dropout."""
+def tiny_dsrg_model(grow: bool = True,
+                    balanced: bool = True,
+                    bg_index=0,
+                    constrain_weight: float = 1.0,
+                    theta_fg: float = 0.85,
+                    theta_bg: float = 0.99,
+                    **kwargs) -> dict:
+    """ResNetV1c-18 (8 base channels) + ASPPHead, 3 classes, no dropout,
+    trained as DSRG: the (grown, with ``grow``) seeds with the balanced
+    (``balanced``) or SEC seed loss, plus the constrain loss."""
+    steps = [dict(type='SeededRegionGrowing', theta_fg=theta_fg,
+                  theta_bg=theta_bg, bg_index=bg_index)] if grow else []
+    seed = (dict(type='BalancedSeedLoss', bg_index=bg_index) if balanced
+            else dict(type='SeedLoss'))
+    seed['target'] = 'grown' if grow else 'pseudo'
     return dict(
-        type='DSRGEncoderDecoder',
+        type='WSSSEncoderDecoder',
+        steps=steps,
+        loss_weak=[seed, dict(type='ConstrainLoss',
+                              loss_weight=constrain_weight)],
         data_preprocessor=dict(
             type='WeakSegDataPreProcessor', mean=[123.675, 116.28, 103.53],
             std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0,
@@ -30,8 +46,7 @@ def tiny_dsrg_model(**kwargs) -> dict:
         decode_head=dict(type='ASPPHead', in_channels=64, in_index=3,
                          channels=8, dilations=(1, 2), dropout_ratio=0.0,
                          num_classes=3, align_corners=False,
-                         loss_decode=dict(type='CrossEntropyLoss',
-                                          avg_non_ignore=True)),
+                         loss_decode=[]),
         train_cfg=dict(),
         test_cfg=ConfigDict(mode='whole'),
         **kwargs)

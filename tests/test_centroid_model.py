@@ -13,6 +13,7 @@ from mmseg.structures import SegDataSample
 
 from conftest import REPO, full_dataset_cfg, shared_root
 from mmseg_wsss.models.backbones.attention_unet import AttentionGate
+from mmseg_wsss.models.utils import crf_probs
 
 
 def _cfg(name='centroid_corrosion.py', **options):
@@ -66,19 +67,24 @@ def test_attention_unet_outputs_and_divisibility():
         net(torch.rand(1, 3, 30, 32))
 
 
-def test_centroid_head_shape_and_range():
+def test_centroid_head_pools_globally():
     head = MODELS.build(dict(type='CentroidHead', in_channels=8,
-                             num_classes=3, feat_dim=6, in_index=-1))
-    cen = head([torch.rand(4, 8, 5, 5)])
+                             num_classes=3, feat_dim=6, in_index=-1)).eval()
+    x = torch.rand(4, 8, 5, 5)
+    cen = head([x])
     assert cen.shape == (4, 3, 6)
-    assert (cen >= 0).all()
+    # GAP: any rearrangement of the pixels gives the same centroids, a
+    # different mean different ones
+    shuffled = x.flatten(2)[..., torch.randperm(25)].view_as(x)
+    torch.testing.assert_close(head([shuffled]), cen)
+    assert not torch.allclose(head([x + 1]), cen)
 
 
 @pytest.mark.parametrize('space,dim', [('softmax', 2), ('softmax_nrgb', 5)])
 def test_segmentor_losses_eq7(space, dim):
-    cfg = _cfg(**{'model.feature_space': space})
+    cfg = _cfg(**{'model.steps.0.feature_space': space})
     model = MODELS.build(cfg.model)
-    assert model.centroid_head.feat_dim == dim
+    assert model.steps[0].head.feat_dim == dim
     inputs, samples = _batch()
     losses = model.loss(model.data_preprocessor(
         dict(inputs=list(inputs), data_samples=samples), True)['inputs'],
@@ -86,24 +92,28 @@ def test_segmentor_losses_eq7(space, dim):
     assert {'decode.loss_ce', 'loss_cen', 'loss_mse'} <= set(losses)
     total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
-    grads = [p.grad for p in model.centroid_head.parameters()]
+    grads = [p.grad for p in model.steps[0].head.parameters()]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
     assert any(g.abs().sum() > 0 for g in grads)
 
 
 def test_group_switches():
     inputs, samples = _batch()
-    g2 = MODELS.build(_cfg(**{'model.lambda_mse': 0.0}).model)
+    g2 = MODELS.build(_cfg(**{'model.loss_weak.1.loss_weight': 0.0}).model)
     assert 'loss_mse' not in g2.loss(inputs, samples)
-    g1 = MODELS.build(_cfg(**{'model.lambda_cen': 0.0,
-                              'model.lambda_mse': 0.0}).model)
+    g1 = MODELS.build(_cfg(**{'model.loss_weak.0.loss_weight': 0.0,
+                              'model.loss_weak.1.loss_weight': 0.0}).model)
     assert set(g1.loss(inputs, samples)) == {'decode.loss_ce',
                                             'decode.acc_seg'}
+    # G1 never runs the centroid branch: its batch-norm statistics stay
+    g1.loss(inputs, samples)
+    bn = g1.steps[0].head.blocks[0][1]
+    assert int(bn.num_batches_tracked) == 0
 
 
 def test_clustering_output_is_nearest_centroid():
     cfg = _cfg(**{'model.test_cfg.output': 'cluster',
-                  'model.feature_space': 'softmax_nrgb'})
+                  'model.steps.0.feature_space': 'softmax_nrgb'})
     model = MODELS.build(cfg.model).eval()
     inputs, samples = _batch(n=2)
     x = (inputs - model.data_preprocessor.mean) / model.data_preprocessor.std
@@ -114,7 +124,7 @@ def test_clustering_output_is_nearest_centroid():
         probs = F.interpolate(probs, size=(32, 32), mode='bilinear').softmax(1)
         rgb = inputs / inputs.sum(1, keepdim=True)
         f = torch.cat([probs, rgb], 1)
-        cen = model.centroid_head(feats)
+        cen = model.steps[0].head(feats)
         # brute force: nearest centroid by plain squared distance
         d = ((f[:, None] - cen[..., None, None])**2).sum(2)
     for i, p in enumerate(preds):
@@ -169,39 +179,46 @@ def test_online_pseudo_masks_extend_scribbles():
     assert correct / pseudo_px > 0.8  # measured 0.837 (SUP50, w20)
 
 
-def test_size_and_sec_losses_as_mmseg_decode_losses():
-    """Table 4 baselines plug into any decode head's loss_decode list."""
+def test_size_and_sec_losses_next_to_pce():
+    """Table 4 baselines: registered weak losses on the scribbles, next to
+    the decode head's pCE."""
     from mmseg_wsss.models.losses.functional import (expand_loss,
                                                      scribble_size_bounds,
                                                      seed_loss, size_loss)
-    logits = torch.randn(2, 3, 8, 8)
     labels = torch.full((2, 8, 8), 255)
     labels[0, :2], labels[0, 6:] = 0, 2
     labels[1, 3:5] = 1
-    size = MODELS.build(dict(type='SizeLoss'))
-    probs = logits.softmax(1)
     bounds = scribble_size_bounds(labels, 3)
     assert bounds[0].tolist() == [[16, 48], [0, 0], [16, 48]]
-    assert size.loss_name == 'loss_size'
-    assert torch.allclose(size(logits, labels), 1e-3 * size_loss(probs,
-                                                                bounds))
-    sec = MODELS.build(dict(type='SECSeedExpandLoss'))
+    cfg = _cfg()
+    cfg.model.decode_head.num_classes = 3
+    cfg.model.loss_weak = [dict(type='SizeLoss'),
+                           dict(type='SECSeedExpandLoss')]
+    model = MODELS.build(cfg.model)
+    inputs, samples = _batch(size=16)
+    for sample, label in zip(samples, F.pad(labels, (0, 8, 0, 8),
+                                             value=255)):
+        sample.gt_scribble = PixelData(data=label[None])
+    losses = model.loss(inputs, samples)
+    assert {'decode.loss_ce', 'loss_size', 'loss_sec'} <= set(losses)
+    with torch.no_grad():
+        logits = model.decode_head.forward(model.extract_feat(inputs))
+        probs = F.interpolate(logits, size=(16, 16), mode='bilinear',
+                              align_corners=False).softmax(1)
+    scr = torch.stack([s.gt_scribble.data[0] for s in samples])
+    torch.testing.assert_close(
+        losses['loss_size'].detach(),
+        1e-3 * size_loss(probs, scribble_size_bounds(scr, 3)))
     present = torch.tensor([[1., 0, 1], [0, 1, 0]]).bool()
-    expect = seed_loss(probs, labels) + expand_loss(probs, present)
-    assert torch.allclose(sec(logits, labels), expect)
-    cfg = _cfg(**{'model.lambda_cen': 0.0, 'model.lambda_mse': 0.0})
-    cfg.model.decode_head.loss_decode = [
-        dict(type='CrossEntropyLoss', avg_non_ignore=True),
-        dict(type='SizeLoss'), dict(type='SECSeedExpandLoss')]
-    inputs, samples = _batch()
-    losses = MODELS.build(cfg.model).loss(inputs, samples)
-    assert {'decode.loss_ce', 'decode.loss_size', 'decode.loss_sec'} <= set(
-        losses)
+    torch.testing.assert_close(
+        losses['loss_sec'].detach(),
+        seed_loss(probs, scr) + expand_loss(probs, present))
 
 
 def test_constrain_loss_is_kl_to_crf_of_softmax():
-    cfg = _cfg(**{'model.constrain_weight': 2.0,
-                  'model.constrain_size': 16})
+    cfg = _cfg()
+    cfg.model.loss_weak.append(
+        dict(type='ConstrainLoss', loss_weight=2.0, size=16))
     model = MODELS.build(cfg.model)
     inputs, samples = _batch()
     losses = model.loss(inputs, samples)
@@ -210,7 +227,7 @@ def test_constrain_loss_is_kl_to_crf_of_softmax():
         logits = model.decode_head.forward(model.extract_feat(inputs))
         small = F.interpolate(logits, scale_factor=0.5, mode='bilinear')
         p = small.softmax(1)
-        q = model.crf_probs(inputs, p, {})
+        q = crf_probs(model.rgb(inputs), p, {})
         kl = (q * (q.clamp_min(1e-12).log() - (p + 1e-4).log())).sum(1)
     assert torch.allclose(losses['loss_constrain'].detach(), 2 * kl.mean(),
                           rtol=1e-4)

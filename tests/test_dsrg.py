@@ -24,6 +24,7 @@ from mmseg_wsss.algorithms.region_growing import (grow_seeds_batch,
                                                   seed_quality)
 from mmseg_wsss.models.losses.functional import (balanced_seed_loss,
                                                  constrain_loss, seed_loss)
+from mmseg_wsss.models.utils import crf_probs
 
 TAGS = ([0, 1], [0, 2])
 # image 1 is 24 x 32, padded to 32 x 32 with the batch
@@ -74,15 +75,17 @@ def test_dsrg_loss_is_grown_balanced_seed_loss_plus_constrain():
         probs = _probs(model, inputs)
     # thresholds between the probabilities, so that growth is partial
     top = probs.max(1).values[_valid()]
-    model.theta_fg = model.theta_bg = float(top.quantile(0.5))
+    step = model.steps[0]
+    step.theta_fg = step.theta_bg = float(top.quantile(0.5))
     losses = model.loss(inputs, samples)
+    assert set(losses) == {'loss_seed', 'loss_constrain'}
 
     probs = _probs(model, inputs)
     seeds = _seeds(samples)
     grown = grow_seeds_batch(
         probs.detach().masked_fill(~_valid()[:, None], -1).numpy(),
         seeds.numpy(), TAGS,
-        theta_fg=model.theta_fg, theta_bg=model.theta_bg, bg_index=0)
+        theta_fg=step.theta_fg, theta_bg=step.theta_bg, bg_index=0)
     grown = torch.from_numpy(grown)
     added = (grown != 255) & (seeds == 255)
     assert added.any() and (grown == 255).any()  # partial growth
@@ -92,7 +95,7 @@ def test_dsrg_loss_is_grown_balanced_seed_loss_plus_constrain():
     assert not torch.allclose(expected, balanced_seed_loss(probs, seeds))
 
     raw = model.decode_head(model.extract_feat(inputs)).softmax(1)
-    target = model.crf_probs(inputs, raw, {})
+    target = crf_probs(model.rgb(inputs), raw, {})
     torch.testing.assert_close(losses['loss_constrain'],
                                0.5 * constrain_loss(raw, target))
     for label, (h, w), full in zip(model.current_supervision, SHAPES, grown):
@@ -102,15 +105,15 @@ def test_dsrg_loss_is_grown_balanced_seed_loss_plus_constrain():
                if p.grad is not None)
 
 
-@pytest.mark.parametrize('seed_loss_name, bg_index, fn', [
-    ('balanced', 0, balanced_seed_loss),
-    ('plain', 0, seed_loss),
-    ('balanced', None, seed_loss),  # no background: eq. 1's first term
+@pytest.mark.parametrize('balanced, bg_index, fn', [
+    (True, 0, balanced_seed_loss),
+    (False, 0, seed_loss),
+    (True, None, seed_loss),  # no background: eq. 1's first term
 ])
-def test_seeds_only_uses_the_seeds_unchanged(seed_loss_name, bg_index, fn):
+def test_seeds_only_uses_the_seeds_unchanged(balanced, bg_index, fn):
     model = MODELS.build(tiny_dsrg_model(
-        grow=False, seed_loss=seed_loss_name, bg_index=bg_index,
-        constrain_weight=0.0, theta_fg=0.0, theta_bg=0.0))
+        grow=False, balanced=balanced, bg_index=bg_index,
+        constrain_weight=0.0))
     inputs, samples = _batch()
     losses = model.loss(inputs, samples)
     assert set(losses) == {'loss_seed'}
@@ -122,7 +125,8 @@ def test_seeds_only_uses_the_seeds_unchanged(seed_loss_name, bg_index, fn):
 
 
 def test_auxiliary_head_trains_on_grown_labels_and_inference():
-    cfg = tiny_dsrg_model(theta_fg=0.0, theta_bg=0.0, constrain_weight=0.0)
+    cfg = tiny_dsrg_model(theta_fg=0.0, theta_bg=0.0, constrain_weight=0.0,
+                          label_target='grown')
     cfg['auxiliary_head'] = dict(
         type='FCNHead', in_channels=32, in_index=2, channels=8, num_convs=1,
         concat_input=False, dropout_ratio=0.0, num_classes=3,
@@ -147,8 +151,19 @@ def test_auxiliary_head_trains_on_grown_labels_and_inference():
 
 
 def test_bad_configuration_and_missing_seeds():
-    with pytest.raises(ValueError, match='seed_loss'):
-        MODELS.build(tiny_dsrg_model(seed_loss='weighted'))
+    cfg = tiny_dsrg_model()
+    cfg['loss_weak'][0]['target'] = 'grwon'
+    with pytest.raises(ValueError, match="'grwon' is read by a loss"):
+        MODELS.build(cfg)
+    cfg = tiny_dsrg_model()
+    cfg['loss_weak'][0]['target'] = 'pseudo'  # the grown labels: unread
+    with pytest.raises(ValueError, match='no loss in model.loss_weak'):
+        MODELS.build(cfg)
+    cfg = tiny_dsrg_model()
+    cfg['decode_head']['loss_decode'] = dict(type='CrossEntropyLoss')
+    model = MODELS.build(cfg)  # a label loss with nothing to train on
+    with pytest.raises(ValueError, match='loss_decode=\\[\\]'):
+        model.loss(*_batch())
     model = MODELS.build(tiny_dsrg_model())
     inputs, samples = _batch()
     del samples[0].gt_pseudo_seg
@@ -180,8 +195,9 @@ def test_configs_build(name, num_classes, bg_index):
         model = MODELS.build(cfg.model).eval()
         out = model(torch.zeros(1, 3, 32, 32), mode='tensor')
         assert out.shape == (1, num_classes, 4, 4)
-    assert (model.__class__.__name__, dsrg.model.bg_index) == (
-        'WSSSEncoderDecoder', bg_index)
+    assert model.__class__.__name__ == 'WSSSEncoderDecoder'
+    assert dsrg.model.steps[0].bg_index == bg_index
+    assert dsrg.model.loss_weak[0].bg_index == bg_index
 
 
 # ------------------------------------------------------ quality hook

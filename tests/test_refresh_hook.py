@@ -305,7 +305,7 @@ def test_two_process_gloo_refresh(seeded_root, tmp_path):
                 *_tiny_options(seeded_root, 3),
                 'train_dataloader.num_workers=0',
                 'train_dataloader.persistent_workers=False',
-                'model.constrain_weight=0'], env=env)
+                'model.loss_weak.1.loss_weight=0'], env=env)
     v1 = tmp_path / 'work' / 'pseudo_labels' / 'v1'
     assert os.listdir(v1.parent) == ['v1']
     assert sorted(os.listdir(v1)) == [f'{i:03d}.png' for i in range(N_IMAGES)]

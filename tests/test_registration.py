@@ -22,6 +22,13 @@ from conftest import REPO
     (TRANSFORMS, 'WeakRandomRescale'),
     (TRANSFORMS, 'WeakRandomCrop'),
     (MODELS, 'WeakSegDataPreProcessor'),
+    (MODELS, 'WSSSEncoderDecoder'),
+    (MODELS, 'CentroidBranch'),
+    (MODELS, 'SeededRegionGrowing'),
+    *[(MODELS, loss) for loss in (
+        'CentroidLoss', 'CentroidMSELoss', 'SeedLoss', 'BalancedSeedLoss',
+        'ConstrainLoss', 'ProportionLoss', 'KeypointBCELoss', 'SizeLoss',
+        'SECSeedExpandLoss')],
     (METRICS, 'WSSSIoUMetric'),
     (MODEL_WRAPPERS, 'WSSSDistributedDataParallel'),
 ])

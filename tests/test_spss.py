@@ -23,8 +23,9 @@ from mmseg_wsss.algorithms.proportions import (cluster_proportions,
                                                noisy_proportions, tile_boxes)
 from mmseg_wsss.algorithms.weak_labels import class_proportions
 from mmseg_wsss.evaluation.metrics import WSSSIoUMetric
-from mmseg_wsss.models.losses import (keypoint_bce_loss, masked_gap,
-                                      proportion_loss)
+from mmseg_wsss.models.losses.proportion_losses import (keypoint_bce_loss,
+                                                      masked_gap,
+                                                      proportion_loss)
 
 PY = sys.executable
 
@@ -127,7 +128,8 @@ def test_spss_loss_matches_manual_gap_softmax():
 
 def test_spss_plus_binary_sigmoid_loss():
     model = _model('spss_plus_isbi_em.py')
-    assert model.decode_head.out_channels == 1 and model.alpha == 0.5
+    assert model.decode_head.out_channels == 1
+    assert [loss.loss_weight for loss in model.loss_weak] == [0.5, 0.5]
     inputs = torch.rand(2, 3, 32, 32)
     samples = _samples(2, [(32, 32), (32, 32)])
     losses = model.loss(inputs, samples)
@@ -148,13 +150,20 @@ def test_spss_needs_its_annotations():
     model = _model('spss_plus_isbi_em.py')
     samples = _samples(2, [(32, 32)])
     del samples[0].gt_points
-    with pytest.raises(KeyError, match="add 'points'"):
+    with pytest.raises(KeyError, match="load 'points'"):
         model.loss(torch.rand(1, 3, 32, 32), samples)
     del samples[0].gt_proportions
-    with pytest.raises(KeyError, match="add 'proportions'"):
+    with pytest.raises(KeyError, match="load 'proportions'"):
         model.loss(torch.rand(1, 3, 32, 32), samples)
-    with pytest.raises(ValueError, match='alpha'):
-        _model('spss_dubai_aerial.py', alpha=1.5)
+    with pytest.raises(ValueError, match="'proportion' is read by a loss"):
+        _model('spss_dubai_aerial.py',
+               loss_weak=[dict(type='ProportionLoss', target='proportion')])
+    # the head's cross-entropy has no gt_sem_seg to train on: an error, not
+    # a loss that silently never runs
+    model = _model('spss_dubai_aerial.py', decode_head=dict(
+        loss_decode=dict(type='CrossEntropyLoss')))
+    with pytest.raises(ValueError, match="loss_decode \\(\\['CrossEntropyLoss"):
+        model.loss(torch.rand(1, 3, 32, 32), _samples(6, [(32, 32)]))
 
 
 # --------------------------------------------------------------- tiling

@@ -4,10 +4,10 @@
 # Real data: --cfg-options {train,val,test}_dataloader.dataset.data_root=...
 #
 # The paper's grid, through --cfg-options (see README):
-#   G1 / G2 / G3       model.lambda_cen=0 model.lambda_mse=0 | model.lambda_mse=0 | (default)
+#   G1 / G2 / G3       model.loss_weak.0.loss_weight=0 model.loss_weak.1.loss_weight=0 | model.loss_weak.1.loss_weight=0 | (default)
 #   scribble width     train_dataloader.dataset.data_prefix.scribble_path=weak/scribbles_w5/train
 #   superpixels        train_dataloader.dataset.pipeline.2.n_segments=30
-#   N / NRGB           model.feature_space=softmax_nrgb
+#   N / NRGB           model.steps.0.feature_space=softmax_nrgb
 #   clustering output  model.test_cfg.output=cluster   (test time)
 #   dense CRF          model.test_cfg.crf=True          (test time)
 _base_ = [

@@ -23,4 +23,10 @@ model = dict(
     decode_head=dict(
         in_channels=512, in_index=3, channels=128, num_convs=2,
         concat_input=True, dropout_ratio=0.1),
-    centroid_head=dict(in_channels=512, in_index=3))
+    steps=[
+        dict(
+            type='CentroidBranch',
+            head=dict(
+                type='CentroidHead', in_channels=512, in_index=3,
+                channels=128))
+    ])

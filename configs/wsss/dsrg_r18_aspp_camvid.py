@@ -2,7 +2,7 @@
 # classes): dsrg_r18_aspp_neu_seg.py's network, losses, hooks and schedule.
 # CamVid has no background class: bg_index=None, every class grows with
 # theta_f = 0.85 and eq. (1) keeps its first term (one normalisation over
-# all seeds), so "+BSL" (model.grow=False) equals the baseline here.
+# all seeds), so "+BSL" (model.steps=[]) equals the baseline here.
 #
 # Seeds: by default data/camvid_seeds/train in the repository, as made by
 #   python tools/train.py configs/wsss/cam_r18_camvid.py --work-dir W
@@ -12,7 +12,16 @@
 _base_ = './dsrg_r18_aspp_neu_seg.py'
 data_root = '../shared/data/camvid'
 seed_dir = '{{ fileDirname }}/../../data/camvid_seeds/train'
-model = dict(bg_index=None, decode_head=dict(num_classes=11))
+model = dict(
+    decode_head=dict(num_classes=11),
+    steps=[
+        dict(type='SeededRegionGrowing', seeds='pseudo', output='grown',
+             theta_fg=0.85, theta_bg=0.99, bg_index=None)
+    ],
+    loss_weak=[
+        dict(type='BalancedSeedLoss', target='grown', bg_index=None),
+        dict(type='ConstrainLoss', loss_weight=1.0),
+    ])
 train_dataloader = dict(
     dataset=dict(data_root=data_root, data_prefix=dict(pseudo_path=seed_dir)))
 val_dataloader = dict(dataset=dict(data_root=data_root))

@@ -11,8 +11,9 @@
 #       W/iter_1000.pth data/neu_seg_seeds --split train
 # or anywhere: --cfg-options train_dataloader.dataset.data_prefix.pseudo_path=
 # /abs/dir (a relative path is taken relative to data_root).
-# Table 2 rows: "baseline" (SEC seed + constrain) model.grow=False
-# model.seed_loss=plain; "+BSL" model.grow=False; "+DSRG" this config;
+# Table 2 rows: "baseline" (SEC seed + constrain) model.steps=[]
+# model.loss_weak.0.target=pseudo model.loss_weak.0.bg_index=None; "+BSL"
+# model.steps=[] model.loss_weak.0.target=pseudo; "+DSRG" this config;
 # "+Retrain" dsrg_r18_aspp_retrain_neu_seg.py on the labels that the
 # refresh hook below writes to work_dir/pseudo_labels/v1 at the end.
 _base_ = [
@@ -21,15 +22,20 @@ _base_ = [
 ]
 data_root = '../shared/data/neu_seg'
 seed_dir = '{{ fileDirname }}/../../data/neu_seg_seeds/train'
+# l = l_seed + l_boundary (eq. 2): the balanced seeding loss (eq. 1) on the
+# seeds grown online by DSRG(S, H) + SEC's constrain loss; the head's own
+# cross-entropy is off (loss_decode=[]), nothing trains on gt_sem_seg.
 model = dict(
-    type='DSRGEncoderDecoder',
-    grow=True,
-    seed_loss='balanced',
-    theta_fg=0.85,
-    theta_bg=0.99,
-    bg_index=0,
-    constrain_weight=1.0,
-    decode_head=dict(num_classes=4))
+    type='WSSSEncoderDecoder',
+    decode_head=dict(num_classes=4, loss_decode=[]),
+    steps=[
+        dict(type='SeededRegionGrowing', seeds='pseudo', output='grown',
+             theta_fg=0.85, theta_bg=0.99, bg_index=0)
+    ],
+    loss_weak=[
+        dict(type='BalancedSeedLoss', target='grown', bg_index=0),
+        dict(type='ConstrainLoss', loss_weight=1.0),
+    ])
 train_dataloader = dict(
     dataset=dict(data_root=data_root, data_prefix=dict(pseudo_path=seed_dir)))
 val_dataloader = dict(dataset=dict(data_root=data_root))

@@ -6,7 +6,6 @@ _base_ = [
     '../_base_/datasets/isbi_em_p256.py', '../_base_/wsss_runtime.py',
     '../_base_/schedules/adam_spss.py'
 ]
-model = dict(type='EncoderDecoder')
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadWeakAnnotations', annotations=['full']),

@@ -7,4 +7,11 @@ _base_ = [
     '../_base_/datasets/isbi_em_p256.py', '../_base_/wsss_runtime.py',
     '../_base_/schedules/adam_spss.py'
 ]
-model = dict(alpha=0.5)
+alpha = 0.5
+model = dict(
+    type='WSSSEncoderDecoder',
+    decode_head=dict(loss_decode=[]),
+    loss_weak=[
+        dict(type='ProportionLoss', target='proportions', loss_weight=alpha),
+        dict(type='KeypointBCELoss', target='points', loss_weight=1 - alpha),
+    ])

@@ -32,4 +32,4 @@ model = dict(
         num_classes=6,
         norm_cfg=norm_cfg,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+        loss_decode=[]))

@@ -1,7 +1,10 @@
+from .annotations import (ANNOTATIONS, AnnotationKind, get_annotation,
+                          register_annotation)
 from .transforms import *  # noqa: F401,F403
 from .validation import WeakAnnotationError, read_image
-from .weak_seg_dataset import WEAK_MAP_PREFIXES, WeakSegDataset
+from .weak_seg_dataset import WeakSegDataset
 
 __all__ = [
-    'WEAK_MAP_PREFIXES', 'WeakAnnotationError', 'WeakSegDataset', 'read_image'
+    'ANNOTATIONS', 'AnnotationKind', 'WeakAnnotationError', 'WeakSegDataset',
+    'get_annotation', 'read_image', 'register_annotation'
 ]

@@ -5,17 +5,17 @@ from typing import Dict, List
 import numpy as np
 from mmengine import track_parallel_progress, track_progress
 
-from .transforms.loading import (IMAGE_LEVEL, PIXEL_MAPS,
-                                 LoadCheckedImageFromFile,
-                                 LoadWeakAnnotations)
+from .annotations import ANNOTATIONS, PIXEL
+from .transforms.loading import LoadCheckedImageFromFile, LoadWeakAnnotations
 from .weak_seg_dataset import WeakSegDataset
 
 def available_annotations(data_info: dict) -> List[str]:
     """Names (as :class:`LoadWeakAnnotations` takes them) a sample has."""
-    names = [n for n, (path_key, _, _) in PIXEL_MAPS.items()
-             if path_key in data_info]
-    names += [n for n in IMAGE_LEVEL if n in data_info.get('weak_ann', {})]
-    return names
+    return [
+        name for name, kind in ANNOTATIONS.items()
+        if (kind.source in data_info if kind.level == PIXEL else
+            name in data_info.get('weak_ann', {}))
+    ]
 
 
 def _check_one(data_info: dict) -> Dict[str, int]:
@@ -25,8 +25,9 @@ def _check_one(data_info: dict) -> Dict[str, int]:
     results = LoadWeakAnnotations(names)(results)
     counts = {'pixels': int(np.prod(results['img'].shape[:2]))}
     for name in names:
-        if name in PIXEL_MAPS and PIXEL_MAPS[name][2]:
-            counts[name] = int((results[PIXEL_MAPS[name][1]] != 255).sum())
+        if ANNOTATIONS[name].class_map:
+            counts[name] = int(
+                (results[ANNOTATIONS[name].results_key] != 255).sum())
     return counts
 
 
@@ -42,7 +43,7 @@ def check_dataset(dataset: WeakSegDataset, nproc: int = 2) -> dict:
     names = sorted({n for info in infos for n in available_annotations(info)})
     labelled = {
         n: round(sum(c.get(n, 0) for c in per_sample) / max(total, 1), 6)
-        for n in names if n in PIXEL_MAPS and PIXEL_MAPS[n][2]
+        for n in names if ANNOTATIONS[n].class_map
     }
     return dict(
         samples=len(infos),

@@ -1,7 +1,10 @@
 # The Centroid Loss network (§IV-B, Fig. 7): Attention U-Net (residual conv
 # blocks, attention gates on the skips, 5 stages) with an FCN classifier and
 # the centroid branch on the encoder's last stage; L = pCE + Lcen + Lmse
-# (eq. 7, lambdas 1) in the softmax feature space ("N").
+# (eq. 7, lambdas 1) in the softmax feature space ("N"): pCE is the decode
+# head's loss on gt_sem_seg (the packed pseudo-masks or scribbles), Lcen
+# reads the scribbles, both centroid terms the CentroidBranch step. The
+# paper's groups: G1 = loss_weak weights 0 (pCE only), G2 = Lmse weight 0.
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='WeakSegDataPreProcessor',
@@ -13,7 +16,7 @@ data_preprocessor = dict(
     size_divisor=16,
     test_cfg=dict(size_divisor=16))
 model = dict(
-    type='CentroidEncoderDecoder',
+    type='WSSSEncoderDecoder',
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='AttentionUNet', base_channels=16, num_stages=5,
@@ -32,11 +35,18 @@ model = dict(
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
             avg_non_ignore=True)),
-    centroid_head=dict(
-        type='CentroidHead', in_channels=256, in_index=0, channels=128),
-    feature_space='softmax',
-    lambda_cen=1.0,
-    lambda_mse=1.0,
+    steps=[
+        dict(
+            type='CentroidBranch',
+            head=dict(
+                type='CentroidHead', in_channels=256, in_index=0,
+                channels=128),
+            feature_space='softmax')
+    ],
+    loss_weak=[
+        dict(type='CentroidLoss', target='scribble', loss_weight=1.0),
+        dict(type='CentroidMSELoss', loss_weight=1.0),
+    ],
     train_cfg=dict(),
     # output='cluster' labels each pixel with its nearest centroid (§V-B);
     # crf=True (or a dict of dense_crf arguments) adds dense-CRF

@@ -3,10 +3,8 @@
 # up-sampling and skip concatenations, then one 1x1 conv to the class maps
 # (FCNHead with no conv). MMSeg's UNet with BN, at base width 8 (8-128
 # channels, sized for CPU training; widen base_channels and the head on a
-# GPU); the
-# segmentor pools the class maps into proportions (SPSSEncoderDecoder).
-# The decode head's cross-entropy is used only by the full-mask benchmark
-# (full_unet5_* configs, which switch the segmentor to EncoderDecoder).
+# GPU). The decode head's cross-entropy trains the full-mask benchmark
+# (full_unet5_* configs); the SPSS configs replace it by ProportionLoss.
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='WeakSegDataPreProcessor',
@@ -18,7 +16,7 @@ data_preprocessor = dict(
     size_divisor=16,
     test_cfg=dict(size_divisor=16))
 model = dict(
-    type='SPSSEncoderDecoder',
+    type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='UNet',

@@ -3,21 +3,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.structures import InstanceData, PixelData
+from mmengine.structures import PixelData
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
 
+from ..annotations import ANNOTATIONS, PIXEL, get_annotation
 from ..validation import WeakAnnotationError
-from .loading import PIXEL_MAPS
-
-#: results key -> SegDataSample field for each pixel map
-PIXEL_FIELDS = {
-    'gt_seg_map': 'gt_full_sem_seg',
-    'gt_scribble_map': 'gt_scribble',
-    'gt_point_map': 'gt_points',
-    'gt_pseudo_map': 'gt_pseudo_seg',
-    'gt_inst_map': 'gt_inst_seg',
-}
 
 
 def _pixel_data(arr: np.ndarray) -> PixelData:
@@ -52,7 +43,8 @@ class PackWeakSegInputs(PackSegInputs):
     Args:
         target (str, optional): ``'full'``, ``'scribble'``, ``'points'``,
             ``'pseudo'`` or ``None`` (no ``gt_sem_seg``, e.g. tags only).
-        meta_keys (Sequence[str]): As MMSeg's, plus ``sample_key``.
+        meta_keys (Sequence[str]): As MMSeg's, plus ``sample_key`` and
+            ``num_classes``.
     """
 
     def __init__(self,
@@ -60,12 +52,14 @@ class PackWeakSegInputs(PackSegInputs):
                  meta_keys: Sequence[str] = (
                      'img_path', 'seg_map_path', 'ori_shape', 'img_shape',
                      'pad_shape', 'scale_factor', 'flip', 'flip_direction',
-                     'reduce_zero_label', 'sample_key')) -> None:
+                     'reduce_zero_label', 'sample_key', 'num_classes')
+    ) -> None:
         super().__init__(meta_keys=meta_keys)
-        if target is not None and (target not in PIXEL_MAPS
-                                   or target == 'inst_map'):
+        if target is not None and (target not in ANNOTATIONS
+                                   or not ANNOTATIONS[target].class_map):
+            class_maps = [k for k, v in ANNOTATIONS.items() if v.class_map]
             raise ValueError(f'target {target!r} is not a class map; choose '
-                             'full, scribble, points, pseudo or None')
+                             f'one of {class_maps} or None')
         self.target = target
 
     def transform(self, results: dict) -> dict:
@@ -81,7 +75,8 @@ class PackWeakSegInputs(PackSegInputs):
                 "MMSeg's RandomCrop or Resize); use WeakRandomCrop / "
                 'WeakResize / WeakRandomRescale, or tile the dataset '
                 '(tools/dataset/tile_dataset.py)')
-        target_key = PIXEL_MAPS[self.target][1] if self.target else None
+        target_key = (get_annotation(self.target).results_key
+                      if self.target else None)
         if target_key is not None and target_key not in results:
             raise KeyError(
                 f"target '{self.target}' is not loaded for sample "
@@ -91,15 +86,14 @@ class PackWeakSegInputs(PackSegInputs):
             base['gt_seg_map'] = results[target_key]
         packed = super().transform(base)
         sample = packed['data_samples']
-        for key, field in PIXEL_FIELDS.items():
-            if key in results:
-                sample.set_field(_pixel_data(results[key]), field)
-        for key in ('gt_tags', 'gt_proportions'):
-            if key in results:
-                sample.set_field(torch.as_tensor(results[key]), key)
-        if 'gt_bboxes' in results:
-            sample.gt_instances = InstanceData(
-                bboxes=torch.as_tensor(results['gt_bboxes']),
-                labels=torch.as_tensor(results['gt_bboxes_labels']),
-                instance_ids=torch.as_tensor(results['gt_instance_ids']))
+        for kind in ANNOTATIONS.values():
+            if kind.results_key not in results:
+                continue
+            if kind.level == PIXEL:
+                value = _pixel_data(results[kind.results_key])
+            elif kind.pack is not None:
+                value = kind.pack(results)
+            else:
+                value = torch.as_tensor(results[kind.results_key])
+            sample.set_field(value, kind.field)
         return packed

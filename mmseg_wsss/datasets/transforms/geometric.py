@@ -15,6 +15,7 @@ from mmseg.datasets.transforms import RandomCrop
 from mmseg.registry import TRANSFORMS
 
 from mmseg_wsss.algorithms.weak_labels import class_proportions, image_tags
+from ..annotations import ANNOTATIONS
 from ..validation import WeakAnnotationError
 
 
@@ -29,20 +30,23 @@ def _seg_keys(results: dict) -> list:
 class WeakRandomFlip(RandomFlip):
     """``RandomFlip`` that flips every map in ``seg_fields`` as well.
 
-    ``swap_seg_labels`` applies to class maps, not to ``gt_inst_map``.
+    ``swap_seg_labels`` applies to the registry's class maps only (not to
+    instance ids, nor to maps of unregistered keys).
     """
 
     def _flip(self, results: dict) -> None:
         super()._flip(results)
         direction = results['flip_direction']
+        class_maps = {k.results_key for k in ANNOTATIONS.values()
+                      if k.class_map}
         for key in _seg_keys(results):
             if key == 'gt_seg_map':
                 continue  # flipped by mmcv
-            if key == 'gt_inst_map':
-                results[key] = mmcv.imflip(results[key], direction=direction)
-            else:
+            if key in class_maps:
                 results[key] = self._flip_seg_map(
                     results[key], direction=direction)
+            else:
+                results[key] = mmcv.imflip(results[key], direction=direction)
 
 
 @TRANSFORMS.register_module()
@@ -140,8 +144,8 @@ class WeakRandomCrop(RandomCrop):
         results['img_shape'] = (h, w)
         if results.get('gt_bboxes') is not None:
             self._crop_boxes(results, x1, y1, w, h)
-        num_classes = results.get('num_classes')
         if 'gt_tags' in results and self.tags == 'recompute':
+            num_classes = len(results['gt_tags'])
             tags = np.zeros(num_classes, dtype=np.float32)
             tags[image_tags(
                 self._full_mask(results, 'tags'), num_classes,
@@ -149,7 +153,8 @@ class WeakRandomCrop(RandomCrop):
             results['gt_tags'] = tags
         if 'gt_proportions' in results:
             results['gt_proportions'] = class_proportions(
-                self._full_mask(results, 'proportions'), num_classes,
+                self._full_mask(results, 'proportions'),
+                len(results['gt_proportions']),
                 self.ignore_index).astype(np.float32)
             results['proportions_shape'] = (h, w)
         return results

@@ -7,19 +7,8 @@ from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmengine import fileio
 from mmseg.registry import TRANSFORMS
 
+from ..annotations import ANNOTATIONS, PIXEL, get_annotation
 from ..validation import WeakAnnotationError, check_label_map
-
-#: annotation name -> (data_info path key, results key, is a class map)
-PIXEL_MAPS = {
-    'full': ('seg_map_path', 'gt_seg_map', True),
-    'scribble': ('scribble_path', 'gt_scribble_map', True),
-    'points': ('point_path', 'gt_point_map', True),
-    'pseudo': ('pseudo_path', 'gt_pseudo_map', True),
-    'inst_map': ('inst_map_path', 'gt_inst_map', False),
-}
-#: image-level annotations, read from ``data_info['weak_ann'][name]``
-IMAGE_LEVEL = ('tags', 'proportions', 'boxes')
-ANNOTATIONS = tuple(PIXEL_MAPS) + IMAGE_LEVEL
 
 
 def _class_lut(label_map: Optional[dict], reduce_zero_label: bool,
@@ -40,7 +29,8 @@ def _class_lut(label_map: Optional[dict], reduce_zero_label: bool,
 
 @TRANSFORMS.register_module()
 class LoadWeakAnnotations(BaseTransform):
-    """Load any of the weak annotations of a :class:`WeakSegDataset` sample.
+    """Load any registered annotation of a :class:`WeakSegDataset` sample
+    (:mod:`mmseg_wsss.datasets.annotations`).
 
     Use after ``LoadImageFromFile``. Pixel maps go to their ``results`` key
     and to ``seg_fields`` (so every geometric transform keeps them aligned
@@ -65,19 +55,24 @@ class LoadWeakAnnotations(BaseTransform):
     ============  ====================  ================================
 
     Args:
-        annotations (Sequence[str]): Names from the table.
+        annotations (Sequence[str]): Registered annotation names.
+        num_classes (int, optional): Class count for class maps and tags;
+            default: the sample's ``num_classes`` (set by
+            :class:`WeakSegDataset`), required for other datasets.
         imdecode_backend (str): mmcv decoding backend. Defaults to 'cv2'.
     """
 
     def __init__(self,
                  annotations: Sequence[str] = ('full', ),
+                 num_classes: Optional[int] = None,
                  imdecode_backend: str = 'cv2',
                  backend_args: Optional[dict] = None) -> None:
         unknown = set(annotations) - set(ANNOTATIONS)
         if unknown:
             raise ValueError(f'unknown annotations {sorted(unknown)}; '
-                             f'choose from {ANNOTATIONS}')
+                             f'choose from {tuple(ANNOTATIONS)}')
         self.annotations = tuple(annotations)
+        self.num_classes = num_classes
         self.imdecode_backend = imdecode_backend
         self.backend_args = backend_args
 
@@ -97,27 +92,34 @@ class LoadWeakAnnotations(BaseTransform):
                 f'{arr.shape[2]} channels')
         return arr
 
-    @staticmethod
-    def _load_image_level(results: dict, name: str, sample: str,
-                          num_classes: int) -> None:
-        value = results.get('weak_ann', {}).get(name)
-        if value is None:
+    def _num_classes(self, results: dict, sample: str) -> int:
+        num_classes = self.num_classes or results.get('num_classes')
+        if num_classes is None:
+            raise WeakAnnotationError(
+                results.get('img_path', '?'), sample,
+                'the class count is unknown: use WeakSegDataset (it sets '
+                'num_classes from its classes) or give LoadWeakAnnotations '
+                'num_classes=...')
+        return num_classes
+
+    def _load_map(self, results: dict, kind, sample: str, file_hw: tuple,
+                  num_classes: int, lut: Optional[np.ndarray]) -> None:
+        if kind.source not in results:
             raise WeakAnnotationError(
                 results['img_path'], sample,
-                f'no {name}: give the dataset its {name} file')
-        if name == 'tags':
-            tags = np.zeros(num_classes, dtype=np.float32)
-            tags[np.asarray(value, dtype=np.int64)] = 1
-            results['gt_tags'] = tags
-        elif name == 'proportions':
-            results['gt_proportions'] = np.asarray(value, dtype=np.float32)
-        else:
-            results['gt_bboxes'] = np.asarray(
-                value['bboxes'], np.float32).reshape(-1, 4)
-            results['gt_bboxes_labels'] = np.asarray(value['labels'],
-                                                     np.int64)
-            results['gt_instance_ids'] = np.asarray(value['instance_ids'],
-                                                    np.int64)
+                f"no '{kind.source}' for annotation '{kind.name}': set "
+                f"data_prefix['{kind.source}'] in the dataset")
+        arr = self._read_map(results[kind.source], sample)
+        check_label_map(arr, file_hw, results[kind.source], sample,
+                        num_classes if kind.class_map else None)
+        if kind.class_map:
+            arr = arr.astype(np.uint8)
+            if lut is not None:
+                arr = lut[arr]
+        results[kind.results_key] = arr
+        seg_fields = results.setdefault('seg_fields', [])
+        if kind.results_key not in seg_fields:
+            seg_fields.append(kind.results_key)
 
     def transform(self, results: dict) -> dict:
         sample = results.get('sample_key', results.get('img_path', '?'))
@@ -128,32 +130,23 @@ class LoadWeakAnnotations(BaseTransform):
         # maps match the image file (ori_shape): loaded after a Resize they
         # stay full-size, as MMSeg's LoadAnnotations in test pipelines
         file_hw = tuple(results.get('ori_shape', img_hw)[:2])
-        num_classes = results['num_classes']
+        num_classes = self._num_classes(results, sample)
         lut = _class_lut(results.get('label_map'),
                          results.get('reduce_zero_label', False))
-        seg_fields = results.setdefault('seg_fields', [])
         for name in self.annotations:
-            if name in PIXEL_MAPS:
-                path_key, key, is_class_map = PIXEL_MAPS[name]
-                if path_key not in results:
-                    raise WeakAnnotationError(
-                        results['img_path'], sample,
-                        f"no '{path_key}' for annotation '{name}': set "
-                        f"data_prefix['{path_key}'] in the dataset")
-                arr = self._read_map(results[path_key], sample)
-                check_label_map(arr, file_hw, results[path_key], sample,
-                                num_classes if is_class_map else None)
-                if is_class_map:
-                    arr = arr.astype(np.uint8)
-                    if lut is not None:
-                        arr = lut[arr]
-                results[key] = arr
-                if key not in seg_fields:
-                    seg_fields.append(key)
-            else:
-                self._load_image_level(results, name, sample, num_classes)
-                if name == 'proportions':  # the region they describe
-                    results['proportions_shape'] = tuple(img_hw)
+            kind = get_annotation(name)
+            if kind.level == PIXEL:
+                self._load_map(results, kind, sample, file_hw, num_classes,
+                               lut)
+                continue
+            value = results.get('weak_ann', {}).get(name)
+            if value is None:
+                raise WeakAnnotationError(
+                    results['img_path'], sample,
+                    f'no {name}: give the dataset its {kind.source}')
+            results.update(kind.to_results(value, num_classes))
+            if name == 'proportions':  # the region they describe
+                results['proportions_shape'] = tuple(img_hw)
         return results
 
     def __repr__(self) -> str:
@@ -164,28 +157,6 @@ class LoadWeakAnnotations(BaseTransform):
 class LoadCheckedImageFromFile(LoadImageFromFile):
     """mmcv's ``LoadImageFromFile`` whose failures name the file and sample
     (:class:`WeakAnnotationError`) instead of a bare assertion."""
-
-    @staticmethod
-    def _load_image_level(results: dict, name: str, sample: str,
-                          num_classes: int) -> None:
-        value = results.get('weak_ann', {}).get(name)
-        if value is None:
-            raise WeakAnnotationError(
-                results['img_path'], sample,
-                f'no {name}: give the dataset its {name} file')
-        if name == 'tags':
-            tags = np.zeros(num_classes, dtype=np.float32)
-            tags[np.asarray(value, dtype=np.int64)] = 1
-            results['gt_tags'] = tags
-        elif name == 'proportions':
-            results['gt_proportions'] = np.asarray(value, dtype=np.float32)
-        else:
-            results['gt_bboxes'] = np.asarray(
-                value['bboxes'], np.float32).reshape(-1, 4)
-            results['gt_bboxes_labels'] = np.asarray(value['labels'],
-                                                     np.int64)
-            results['gt_instance_ids'] = np.asarray(value['instance_ids'],
-                                                    np.int64)
 
     def transform(self, results: dict) -> dict:
         sample = results.get('sample_key', '?')

@@ -1,9 +1,12 @@
 """Online pseudo labels computed in the data pipeline."""
+from typing import Optional
+
 import mmcv
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from mmseg_wsss.algorithms.superpixels import pseudo_mask_from_scribbles
+from ..validation import WeakAnnotationError
 
 
 @TRANSFORMS.register_module()
@@ -21,18 +24,29 @@ class ScribbleSuperpixelPseudoMask(BaseTransform):
 
     Args:
         n_segments (int): Superpixels requested (the paper: 30, 50, 80).
+        num_classes (int, optional): Default: the sample's ``num_classes``
+            (set by :class:`WeakSegDataset`).
         ignore_index (int): Defaults to 255.
     """
 
-    def __init__(self, n_segments: int = 50, ignore_index: int = 255) -> None:
+    def __init__(self, n_segments: int = 50,
+                 num_classes: Optional[int] = None,
+                 ignore_index: int = 255) -> None:
         self.n_segments = n_segments
+        self.num_classes = num_classes
         self.ignore_index = ignore_index
 
     def transform(self, results: dict) -> dict:
+        num_classes = self.num_classes or results.get('num_classes')
+        if num_classes is None:
+            raise WeakAnnotationError(
+                results.get('img_path', '?'), results.get('sample_key', '?'),
+                'the class count is unknown: use WeakSegDataset or give '
+                'ScribbleSuperpixelPseudoMask num_classes=...')
         rgb = mmcv.bgr2rgb(results['img'])
         results['gt_pseudo_map'] = pseudo_mask_from_scribbles(
-            rgb, results['gt_scribble_map'], self.n_segments,
-            results['num_classes'], self.ignore_index)
+            rgb, results['gt_scribble_map'], self.n_segments, num_classes,
+            self.ignore_index)
         if 'gt_pseudo_map' not in results['seg_fields']:
             results['seg_fields'].append('gt_pseudo_map')
         return results

@@ -6,16 +6,16 @@ from mmengine.structures import PixelData
 from mmseg.models import SegDataPreProcessor
 from mmseg.registry import MODELS
 
-#: fields MMSeg's ``stack_batch`` already pads
-_PADDED_BY_MMSEG = ('gt_sem_seg', 'gt_edge_map', 'gt_depth_map')
+from mmseg_wsss.datasets.annotations import PIXEL, annotations_of
 
 
 @MODELS.register_module()
 class WeakSegDataPreProcessor(SegDataPreProcessor):
-    """``SegDataPreProcessor`` that also pads every other ``PixelData``
-    field of the samples (scribbles, points, pseudo labels, instance ids,
-    the full mask) exactly as ``gt_sem_seg``: bottom/right, with
-    ``seg_pad_val`` (0 for instance ids, which mean "no instance")."""
+    """``SegDataPreProcessor`` that also pads every registered pixel
+    annotation of the samples (scribbles, points, pseudo labels, instance
+    ids, the full mask; :mod:`mmseg_wsss.datasets.annotations`) exactly as
+    ``gt_sem_seg``: bottom/right, with the kind's ``pad_value``
+    (``seg_pad_val`` by default; 0 for instance ids, "no instance")."""
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
         out = super().forward(data, training)
@@ -25,13 +25,13 @@ class WeakSegDataPreProcessor(SegDataPreProcessor):
             padding = sample.metainfo['padding_size']
             if not any(padding):
                 continue
-            for name in list(sample.keys()):
-                value = getattr(sample, name)
-                if name in _PADDED_BY_MMSEG or not isinstance(
-                        value, PixelData):
+            for kind in annotations_of(PIXEL):
+                if kind.field not in sample:
                     continue
-                pad_val = 0 if name == 'gt_inst_seg' else self.seg_pad_val
+                pad_val = (self.seg_pad_val if kind.pad_value is None else
+                           kind.pad_value)
                 sample.set_field(
-                    PixelData(data=F.pad(value.data, padding, value=pad_val)),
-                    name)
+                    PixelData(data=F.pad(
+                        sample.get(kind.field).data, padding, value=pad_val)),
+                    kind.field)
         return out

@@ -1,8 +1,10 @@
-from .baseline_losses import SECSeedExpandLoss, SizeLoss
-from .proportion_losses import keypoint_bce_loss, masked_gap, proportion_loss
+from .weak_losses import (BalancedSeedLoss, CentroidLoss, CentroidMSELoss,
+                          ConstrainLoss, KeypointBCELoss, ProportionLoss,
+                          SECSeedExpandLoss, SeedLoss, SizeLoss, WeakLoss)
 from .weighted_cross_entropy import WeightedCrossEntropyLoss
 
 __all__ = [
-    'SECSeedExpandLoss', 'SizeLoss', 'keypoint_bce_loss', 'masked_gap',
-    'proportion_loss', 'WeightedCrossEntropyLoss'
+    'BalancedSeedLoss', 'CentroidLoss', 'CentroidMSELoss', 'ConstrainLoss',
+    'KeypointBCELoss', 'ProportionLoss', 'SECSeedExpandLoss', 'SeedLoss',
+    'SizeLoss', 'WeakLoss', 'WeightedCrossEntropyLoss'
 ]
