@@ -52,6 +52,18 @@ def test_centroid_distances_by_hand(tiny):
     assert torch.allclose(d.sum(1), torch.ones(1, 1, 3), atol=1e-6)
 
 
+def test_centroid_distances_in_half_precision_on_cpu(tiny):
+    """--amp on CPU: half features and centroids (cdist has no half CPU
+    kernel) give the float result, in half."""
+    feats, cents = tiny[0], tiny[1]
+    d = centroid_distances(feats.half(), cents.half())
+    assert d.dtype == torch.float16
+    torch.testing.assert_close(d.float(),
+                               centroid_distances(feats.half().float(),
+                                                  cents.half().float()),
+                               atol=1e-3, rtol=1e-3)
+
+
 def test_centroid_distances_three_classes_by_hand():
     # f = (0, 0); mu = (1, 0), (0, 2), (3, 4): |.|^2 = 1, 4, 25 -> / 30
     feats = torch.zeros(1, 2, 1, 1)

@@ -231,3 +231,27 @@ def test_constrain_loss_is_kl_to_crf_of_softmax():
         kl = (q * (q.clamp_min(1e-12).log() - (p + 1e-4).log())).sum(1)
     assert torch.allclose(losses['loss_constrain'].detach(), 2 * kl.mean(),
                           rtol=1e-4)
+
+
+@pytest.mark.parametrize('loss_type', ['SizeLoss', 'SECSeedExpandLoss'])
+def test_crop_without_scribbles_contributes_nothing(loss_type):
+    """A crop that lost every scribble pixel says nothing about its
+    classes: it adds no term and no gradient (before, it was taken as
+    "every class absent")."""
+    from types import SimpleNamespace
+    logits = torch.randn(2, 3, 8, 8, requires_grad=True)
+    labels = torch.full((2, 8, 8), 255)
+    labels[0, :2], labels[0, 6:] = 0, 2
+    loss = MODELS.build(dict(type=loss_type))
+
+    def batch(n):
+        return SimpleNamespace(probs=logits[:n].softmax(1), ignore_index=255,
+                               get=lambda name: labels[:n])
+
+    value = loss(batch(2))
+    torch.testing.assert_close(value, loss(batch(1)))
+    value.backward()
+    assert logits.grad[1].abs().sum() == 0 and logits.grad[0].abs().sum() > 0
+    labels[0] = 255  # no scribble anywhere: zero, still with a graph
+    empty = loss(batch(2))
+    assert empty.item() == 0 and empty.requires_grad

@@ -75,6 +75,23 @@ def test_keypoint_bce_binary_sigmoid_is_bce():
         expected, rel=1e-6)
 
 
+def test_keypoint_bce_ignores_saturated_log_probs_off_the_points():
+    # the docstring's recipe (log(1 - s), log(s)) for a sigmoid s: a
+    # saturated s = 1 gives log(1 - s) = -inf where no keypoint is
+    logits = torch.tensor([[[[200.0, -1.0]]]], requires_grad=True)
+    s = torch.sigmoid(logits)
+    log_probs = torch.cat([torch.log(1 - s), torch.log(s)], 1)
+    log_probs.retain_grad()
+    assert torch.isinf(log_probs[0, 0, 0, 0])
+    points = torch.tensor([[[255, 1]]])
+    loss = keypoint_bce_loss(log_probs, points)
+    assert loss.item() == pytest.approx(-math.log(torch.sigmoid(
+        torch.tensor(-1.0)).item()), rel=1e-6)
+    loss.backward()
+    assert torch.isfinite(log_probs.grad).all()
+    assert log_probs.grad[0, :, 0, 0].eq(0).all()
+
+
 def test_keypoint_bce_without_points_is_zero_with_graph():
     log_probs = torch.zeros(2, 3, 4, 4, requires_grad=True)
     loss = keypoint_bce_loss(log_probs, torch.full((2, 4, 4), 255))

@@ -38,14 +38,19 @@ def centroid_distances(features: Tensor, centroids: Tensor,
     eps)``: each pixel's ``d`` sums to 1 and is uniform (1/C) when every
     distance is 0. Distances are computed directly (no ``|f|^2 - 2 f.mu +
     |mu|^2`` cancellation) without materialising ``(N, C, M, H, W)``.
+    Computed in float32 at least (``cdist`` has no half-precision CPU
+    kernel, and ``eps`` underflows in half), returned in the features'
+    dtype, so mixed-precision training (``--amp``) works on CPU and GPU.
     """
     n, _, h, w = features.shape
     num_classes = centroids.shape[1]
-    flat = features.flatten(2).transpose(1, 2)  # (N, HW, M)
-    dist = torch.cdist(flat, centroids.to(features.dtype),
+    dtype = torch.promote_types(features.dtype, torch.float32)
+    flat = features.flatten(2).transpose(1, 2).to(dtype)  # (N, HW, M)
+    dist = torch.cdist(flat, centroids.to(dtype),
                        compute_mode='donot_use_mm_for_euclid_dist')
     sq = dist.square().transpose(1, 2).reshape(n, num_classes, h, w)
-    return (sq + eps / num_classes) / (sq.sum(1, keepdim=True) + eps)
+    d = (sq + eps / num_classes) / (sq.sum(1, keepdim=True) + eps)
+    return d.to(features.dtype)
 
 
 def centroid_loss(features: Tensor, centroids: Tensor,

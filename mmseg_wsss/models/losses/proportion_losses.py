@@ -33,8 +33,13 @@ def keypoint_bce_loss(log_probs: Tensor, points: Tensor,
     number of images with keypoints in the batch (as eq. (1) is), so that
     ``alpha`` in eq. (4) does not depend on the batch size. For a binary
     model with one sigmoid map, pass ``(log(1 - s), log(s))`` as the two
-    classes: background keypoints then give ``-log(1 - s)``, the ``Y* = 0``
-    case of eq. (2). 0 (with a graph) when the batch has no keypoint.
+    classes (``F.logsigmoid(-x), F.logsigmoid(x)`` of the logit ``x``,
+    which stay finite and differentiable where ``s`` saturates):
+    background keypoints then give ``-log(1 - s)``, the ``Y* = 0`` case of
+    eq. (2). 0 (with a graph) when the batch has no keypoint.
+    Log-probabilities off the keypoints are never read, so a saturated
+    ``-inf`` there (a sigmoid model's ``log(1 - s)`` at ``s = 1``) does not
+    turn the loss into NaN.
     """
     n, num_classes = log_probs.shape[:2]
     labelled = (points != ignore_index) & (points >= 0) & \
@@ -42,9 +47,9 @@ def keypoint_bce_loss(log_probs: Tensor, points: Tensor,
     onehot = torch.zeros_like(log_probs, dtype=torch.bool)
     onehot.scatter_(1, torch.where(labelled, points, 0).unsqueeze(1),
                     labelled.unsqueeze(1))
-    weights = onehot.to(log_probs.dtype)
-    counts = weights.sum((2, 3))  # |Lambda^ij|, (N, C)
-    per_class = -(log_probs * weights).sum((2, 3)) / counts.clamp_min(1)
+    counts = onehot.sum((2, 3)).to(log_probs.dtype)  # |Lambda^ij|, (N, C)
+    picked = torch.where(onehot, log_probs, log_probs.new_zeros(()))
+    per_class = -picked.sum((2, 3)) / counts.clamp_min(1)
     per_image = per_class.sum(1)
     has_points = counts.sum(1) > 0
     return (per_image * has_points).sum() / has_points.sum().clamp_min(1)

@@ -84,6 +84,16 @@ class _SoftmaxLoss(WeakLoss):
                              'head (out_channels = num_classes >= 2)')
 
 
+def _labelled_images(batch, target: str) -> Tuple[Tensor, Tensor, Tensor]:
+    """``(probs, labels, keep)`` of the images with at least one labelled
+    pixel of ``target``: a crop that lost its scribbles says nothing about
+    which classes it holds, so it must not count as "every class absent".
+    """
+    labels = batch.get(target)
+    keep = (labels != batch.ignore_index).flatten(1).any(1)
+    return batch.probs[keep], labels[keep], keep
+
+
 @MODELS.register_module()
 class CentroidLoss(WeakLoss):
     """``L_cen`` of the Centroid Loss paper (eqs. 3-5): cross-entropy of
@@ -227,6 +237,7 @@ class SizeLoss(_SoftmaxLoss):
     """``L_C(V_S)`` of eq. (12) of the Centroid Loss paper (Kervadec et
     al.) with size bounds from the scribbles (``target``,
     :func:`~.functional.scribble_size_bounds`); the paper's weight is 1e-3.
+    Averaged over the images with scribble pixels (0 without any).
     """
     reads_labels = True
 
@@ -235,10 +246,12 @@ class SizeLoss(_SoftmaxLoss):
         super().__init__(target, loss_weight, loss_name)
 
     def compute(self, batch) -> Tensor:
-        bounds = scribble_size_bounds(batch.get(self.target),
-                                      batch.probs.shape[1],
+        probs, labels, keep = _labelled_images(batch, self.target)
+        if not keep.any():
+            return batch.probs.sum() * 0
+        bounds = scribble_size_bounds(labels, probs.shape[1],
                                       batch.ignore_index)
-        return size_loss(batch.probs, bounds)
+        return size_loss(probs, bounds)
 
 
 @MODELS.register_module()
@@ -246,8 +259,8 @@ class SECSeedExpandLoss(_SoftmaxLoss):
     """SEC's seed + expand terms (eq. 13 of the Centroid Loss paper): the
     seed loss on the scribbles (``target``), the expand loss (global
     weighted rank pooling) on the image labels the scribbles imply (classes
-    with at least one scribble pixel). With :class:`ConstrainLoss` it is
-    SEC."""
+    with at least one scribble pixel), over the images with scribble pixels
+    (0 without any). With :class:`ConstrainLoss` it is SEC."""
     reads_labels = True
 
     def __init__(self, target: str = 'scribble', q_fg: float = 0.996,
@@ -258,8 +271,9 @@ class SECSeedExpandLoss(_SoftmaxLoss):
         self.q_fg, self.q_bg, self.bg_index = q_fg, q_bg, bg_index
 
     def compute(self, batch) -> Tensor:
-        labels = batch.get(self.target)
-        probs = batch.probs
+        probs, labels, keep = _labelled_images(batch, self.target)
+        if not keep.any():
+            return batch.probs.sum() * 0
         bounds = scribble_size_bounds(labels, probs.shape[1],
                                       batch.ignore_index)
         return (seed_loss(probs, labels, batch.ignore_index) +
