@@ -20,13 +20,12 @@ from multiprocessing import Pool
 import cv2
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from common import (REPO, SHARED_DATA, interleaved_step_times, print_table,
-                    save_json)
+                    save_json, setup_mmseg_wsss)
 
 sys.path.insert(0, REPO)
 from mmseg_wsss.algorithms.superpixels import \
@@ -50,7 +49,7 @@ def _batch(n: int, size: int, num_classes: int = 2):
 
 
 def step_times(steps: int, batch: int, size: int) -> dict:
-    init_default_scope('mmseg')
+    setup_mmseg_wsss()
     cfg = Config.fromfile(osp.join(REPO, 'configs/wsss/centroid_corrosion.py'))
     models = {}
     for name, lam in (('pCE', 0.0), ('pCE+Lcen+Lmse', 1.0)):

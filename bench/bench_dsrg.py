@@ -43,13 +43,13 @@ from typing import Callable, Dict, List
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmseg.registry import DATASETS, MODELS
 
 from common import (REPO, RESULTS, SHARED_DATA, dataset_options,
                     interleaved_step_times, last_run_json, print_table,
-                    run_tool, save_json, train_iter_times, train_scalars)
+                    run_tool, save_json, setup_mmseg_wsss, train_iter_times,
+                    train_scalars)
 
 # row -> (config prefix, cfg-options, labels trained on)
 ROWS = {
@@ -181,7 +181,7 @@ def speed(b: int, steps: int, work: str) -> dict:
         'train_dataloader.dataset.data_root': osp.join(SHARED_DATA, 'neu_seg'),
         'train_dataloader.dataset.data_prefix.pseudo_path': osp.join(
             work, 'seeds', 'train')})
-    init_default_scope('mmseg')
+    setup_mmseg_wsss()
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     data = pseudo_collate(
         [dataset[i] for i in range(cfg.train_dataloader.batch_size)])

@@ -26,14 +26,13 @@ import sys
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmengine.structures import PixelData
 
 from common import (REPO, RESULTS, SHARED_DATA, interleaved_step_times,
                     print_table, save_json, schedule_options,
-                    train_then_test)
+                    setup_mmseg_wsss, train_then_test)
 
 WORK = osp.join(RESULTS, 'work_dirs', 'spss')
 DATA = dict(dubai_aerial=('dubai_aerial_p224', 224),
@@ -123,7 +122,7 @@ def _batch(cfg: Config, n: int, size: int) -> dict:
 def step_times(steps: int, batch: int, size: int) -> dict:
     """Median training-step seconds of SPSS (L_sp) and pixel CE on the same
     network, interleaved in one process."""
-    init_default_scope('mmseg')
+    setup_mmseg_wsss()
     models = {}
     for name, config in (('pixel CE', 'full_unet5_dubai_aerial'),
                          ('SPSS', 'spss_dubai_aerial')):

@@ -105,6 +105,15 @@ def print_table(rows: List[dict], columns: Sequence[str]) -> None:
                          for c, w in zip(columns, widths)))
 
 
+def setup_mmseg_wsss() -> None:
+    """Register this checkout's components (default scope ``mmseg``) and
+    apply its compatibility fixes, as the tools do."""
+    sys.path.insert(0, REPO)
+    from mmseg_wsss.utils import register_all_modules, setup_env
+    register_all_modules()
+    setup_env()
+
+
 def save_json(name: str, obj) -> str:
     sys.path.insert(0, REPO)
     from mmseg_wsss.utils import atomic_write_json

@@ -1,14 +1,13 @@
 """mmseg_wsss: weakly-supervised semantic segmentation for MMSegmentation 1.x.
 
-Importing the package applies the compatibility fixes (see
-:mod:`mmseg_wsss.utils.compat`) and registers every component into MMSeg's
-registries; configs load it with
-``custom_imports = dict(imports=['mmseg_wsss'], allow_failed_imports=False)``.
+Importing the package (or any submodule) has no side effect: nothing is
+patched and nothing heavy is imported, so :mod:`mmseg_wsss.algorithms` works
+with numpy, scipy and scikit-image alone. Components register into MMSeg's
+registries when their subpackages are imported: configs list them in
+``custom_imports`` (see ``configs/_base_/wsss_runtime.py``), scripts call
+:func:`mmseg_wsss.utils.register_all_modules`, and
+:func:`mmseg_wsss.utils.setup_env` applies the compatibility fixes (the
+runner of our configs, ``WSSSRunner``, calls it).
 """
-from .utils import compat
-
-compat.apply_all()
-
-from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401,E501
 
 __version__ = '0.1.0'

@@ -17,9 +17,11 @@ SHARED_SETS = ('neu_seg', 'magnetic_tile', 'dubai_aerial', 'isbi_em',
 
 @pytest.fixture(scope='session', autouse=True)
 def _mmseg_scope():
-    import mmseg_wsss  # noqa: F401
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmseg')
+    # as the tools do: register everything (default scope 'mmseg') and
+    # apply the compatibility fixes; importing mmseg_wsss does neither
+    from mmseg_wsss.utils import register_all_modules, setup_env
+    register_all_modules()
+    setup_env()
 
 
 def shared_root(name: str) -> str:

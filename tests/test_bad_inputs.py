@@ -13,6 +13,7 @@ from mmseg.registry import DATASETS
 
 from conftest import REPO, full_dataset_cfg
 from mmseg_wsss.datasets import WeakAnnotationError
+from mmseg_wsss.utils.setup_env import REGISTRATION_MODULES
 
 ALL = ['full', 'scribble', 'points', 'inst_map', 'tags', 'proportions',
        'boxes']
@@ -117,7 +118,7 @@ def test_bad_input_error_names_file_and_sample(tiny_root, corrupt):
 def _write_config(tmp_path, root):
     cfg = tmp_path / 'check_cfg.py'
     cfg.write_text(
-        "custom_imports = dict(imports=['mmseg_wsss'], "
+        f'custom_imports = dict(imports={list(REGISTRATION_MODULES)!r}, '
         'allow_failed_imports=False)\n'
         f'train_dataloader = dict(dataset={full_dataset_cfg(root)!r})\n')
     return str(cfg)

@@ -22,6 +22,7 @@ from conftest import REPO, write_tiny_dataset
 from dsrg_helpers import (ServedLabelsProbe, read_map, tiny_dsrg_model,
                           write_seeds)
 from mmseg_wsss.engine import PseudoLabelRefreshHook
+from mmseg_wsss.utils.setup_env import REGISTRATION_MODULES
 
 PY = sys.executable
 N_IMAGES = 4
@@ -38,7 +39,7 @@ def _runner(root, work_dir, max_iters=4, interval=2, at_end=False,
             num_workers=0, persistent=False, load_from=None, resume=False):
     cfg = Config(dict(
         default_scope='mmseg',
-        custom_imports=dict(imports=['mmseg_wsss']),
+        custom_imports=dict(imports=list(REGISTRATION_MODULES)),
         experiment_name=uuid.uuid4().hex,
         work_dir=str(work_dir),
         model=tiny_dsrg_model(constrain_weight=0.0),
@@ -288,7 +289,8 @@ def test_two_process_gloo_refresh(seeded_root, tmp_path):
     cfg = tmp_path / 'dist_cfg.py'
     cfg.write_text(
         f"_base_ = '{REPO}/configs/wsss/dsrg_r18_aspp_neu_seg.py'\n"
-        "custom_imports = dict(imports=['mmseg_wsss', 'dsrg_helpers'])\n"
+        'custom_imports = dict(imports='
+        f"{[*REGISTRATION_MODULES, 'dsrg_helpers']!r})\n"
         "custom_hooks = [dict(type='PseudoLabelRefreshHook', interval=2,\n"
         "                     at_end=False),\n"
         "                dict(type='ServedLabelsProbe', dump=True),\n"

@@ -6,10 +6,12 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.structures import PixelData
-from mmseg.registry import DATASETS, METRICS, MODELS, TRANSFORMS
+from mmseg.registry import DATASETS, METRICS, MODELS, RUNNERS, TRANSFORMS
 from mmseg.structures import SegDataSample
 
 from conftest import REPO
+from mmseg_wsss.engine import WSSSRunner
+from mmseg_wsss.utils.setup_env import REGISTRATION_MODULES
 
 
 @pytest.mark.parametrize('registry,name', [
@@ -31,6 +33,7 @@ from conftest import REPO
         'SECSeedExpandLoss')],
     (METRICS, 'WSSSIoUMetric'),
     (MODEL_WRAPPERS, 'WSSSDistributedDataParallel'),
+    (RUNNERS, 'WSSSRunner'),
 ])
 def test_registered(registry, name):
     assert registry.get(name) is not None
@@ -38,10 +41,24 @@ def test_registered(registry, name):
 
 def test_configs_load_package_and_build_model():
     cfg = Config.fromfile(osp.join(REPO, 'configs/wsss/pce_unet_neu_seg.py'))
-    assert cfg.custom_imports['imports'] == ['mmseg_wsss']
+    assert cfg.custom_imports['imports'] == list(REGISTRATION_MODULES)
+    assert RUNNERS.get(cfg.runner_type) is WSSSRunner
     model = MODELS.build(cfg.model)
     out = model(torch.zeros(1, 3, 64, 64), mode='tensor')
     assert out.shape == (1, 4, 64, 64)
+
+
+def test_runner_type_builds_wsss_runner(tmp_path):
+    """MMSeg's tools/train.py builds ``RUNNERS.build(cfg)`` for a config
+    with ``runner_type``: mmengine's ``from_cfg`` classmethod builds our
+    class."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/wsss/pce_unet_neu_seg.py'))
+    runner = RUNNERS.build(dict(runner_type=cfg.runner_type, model=cfg.model,
+                                work_dir=str(tmp_path),
+                                default_scope='mmseg',
+                                experiment_name=tmp_path.name))
+    assert type(runner) is WSSSRunner
+    assert not runner.distributed
 
 
 def test_metric_f1_is_harmonic_mean_of_mean_precision_and_recall():
@@ -66,14 +83,18 @@ def test_metric_f1_is_harmonic_mean_of_mean_precision_and_recall():
         round((2 / 3 + 0.8) / 2 * 100, 2))
 
 
-def test_mmcv_without_ops_gives_install_hint():
-    """mmcv-lite (no compiled mmcv._ext) fails with instructions."""
+@pytest.mark.parametrize('call', ['setup_env', 'register_all_modules'])
+def test_mmcv_without_ops_gives_install_hint(call):
+    """mmcv-lite (no compiled mmcv._ext) fails with instructions when the
+    environment is set up or the components are registered (importing
+    mmseg_wsss itself does neither)."""
     import subprocess
     import sys
     code = ("import sys; sys.modules['mmcv._ext'] = None\n"
-            'import mmseg_wsss\n')
+            'import mmseg_wsss.utils\n'
+            f'mmseg_wsss.utils.{call}()\n')
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                          text=True)
+                          text=True, cwd=REPO)
     assert proc.returncode != 0
     assert 'ImportError: mmseg_wsss needs mmcv with its compiled ops' in \
         proc.stderr

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from conftest import REPO, shared_root
+from mmseg_wsss.utils.setup_env import REGISTRATION_MODULES
 
 PY = sys.executable
 # mIoU after 300 iterations with seed 0, measured here: neu_seg 46.8
@@ -175,10 +176,13 @@ def test_two_process_gloo_training(tmp_path):
     cfg = tmp_path / 'dist_cfg.py'
     cfg.write_text(
         f"_base_ = '{REPO}/configs/wsss/pce_unet_neu_seg.py'\n"
-        "custom_imports = dict(imports=['mmseg_wsss', 'dist_probe'])\n"
+        'custom_imports = dict(imports='
+        f"{[*REGISTRATION_MODULES, 'dist_probe']!r})\n"
         "custom_hooks = [dict(type='DumpRankStateHook')]\n")
-    env = dict(PYTHONPATH=osp.join(REPO, 'tests'), PYTHON=PY,
-               PORT=str(29500 + os.getpid() % 1000), OMP_NUM_THREADS='1')
+    # REPO too: the workers import this checkout's package
+    env = dict(PYTHONPATH=os.pathsep.join([osp.join(REPO, 'tests'), REPO]),
+               PYTHON=PY, PORT=str(29500 + os.getpid() % 1000),
+               OMP_NUM_THREADS='1')
     _run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
           str(tmp_path), '--cfg-options', *opts], env=env)
     r0 = torch.load(tmp_path / 'rank0_state.pth')

@@ -1,18 +1,43 @@
 """Run one of MMSeg's own tools (shipped in ``mmseg/.mim/tools``) with
-mmseg_wsss registered, so our tools have exactly MMSeg's command line."""
+mmseg_wsss registered and its environment set up, so our tools have exactly
+MMSeg's command line."""
+import argparse
 import os.path as osp
 import runpy
 import sys
 
 import mmseg
 
-import mmseg_wsss  # noqa: F401  (registers components, applies compat fixes)
+from mmseg_wsss.utils import register_all_modules, setup_env
 
 
-def run(name: str) -> None:
+def _launcher(argv: list) -> str:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('--launcher', default='none')
+    return parser.parse_known_args(argv)[0].launcher
+
+
+def run(name: str, init_dist: bool = False) -> None:
+    """Run MMSeg's ``tools/<name>`` after :func:`register_all_modules` and
+    :func:`setup_env`.
+
+    Args:
+        name (str): The tool's file name.
+        init_dist (bool): Initialise the process group of a CPU
+            ``--launcher pytorch`` run here (gloo, see
+            :func:`mmseg_wsss.engine.init_cpu_dist`), for tools that build
+            mmengine's plain ``Runner`` (MMSeg's ``test.py``) rather than the
+            config's ``runner_type``, which does it itself.
+    """
     path = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', name)
     if not osp.isfile(path):
         sys.exit(f'{path} is missing: mmsegmentation was installed without '
                  'its tools (install the PyPI wheel)')
+    # the runner sets the default scope from the config
+    register_all_modules(init_default_scope=False)
+    setup_env()
+    if init_dist:
+        from mmseg_wsss.engine import init_cpu_dist
+        init_cpu_dist(_launcher(sys.argv[1:]), {})
     sys.argv[0] = path
     runpy.run_path(path, run_name='__main__')

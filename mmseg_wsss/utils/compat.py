@@ -1,5 +1,7 @@
 """Compatibility fixes for running MMSeg 1.x on current torch, with or without
-CUDA. Applied once by ``import mmseg_wsss``.
+CUDA. Nothing here runs at import: :func:`mmseg_wsss.utils.setup_env` applies
+them (the tools, the test suite and :class:`~mmseg_wsss.engine.WSSSRunner`
+call it).
 
 * **Checkpoints (torch >= 2.6).** ``torch.load`` defaults to
   ``weights_only=True``; mmengine checkpoints hold a ``MessageHub`` state with
@@ -9,19 +11,15 @@ CUDA. Applied once by ``import mmseg_wsss``.
   ``getattr(HistoryBuffer, 'min')``: allow-listing ``getattr`` would let a
   checkpoint reach ``builtins``). They are class-level registrations that
   ``HistoryBuffer.__setstate__`` restores anyway.
-* **Distributed on CPU.** mmengine's ``pytorch`` launcher calls
-  ``torch.cuda.set_device`` unconditionally and the MMSeg runtime asks for
-  NCCL. Without CUDA the launcher is made to skip the device pinning and use
-  ``gloo``; :class:`WSSSDistributedDataParallel` drops ``device_ids`` for CPU
-  modules (DDP rejects them there).
+* **Distributed on CPU** needs no patch: :class:`~mmseg_wsss.engine.WSSSRunner`
+  initialises the process group with ``gloo`` when CUDA is absent, and
+  :class:`~mmseg_wsss.engine.WSSSDistributedDataParallel` drops the
+  ``device_ids`` that DDP rejects for CPU modules.
 * **mmcv without compiled ops** (``mmcv-lite``, or a build without
   ``MMCV_WITH_OPS=1``) gets a clear error instead of a deep import failure.
 """
-from typing import Optional
-
 import numpy as np
 import torch
-import torch.distributed as torch_dist
 
 MMCV_OPS_HINT = (
     'mmseg_wsss needs mmcv with its compiled ops (mmcv._ext), which MMSeg and '
@@ -66,62 +64,3 @@ def allow_checkpoint_globals() -> None:
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:
         add(_checkpoint_safe_globals())
-
-
-def _init_dist_pytorch_cpu_aware(backend: str,
-                                 init_backend: str = 'torch',
-                                 **kwargs) -> None:
-    """mmengine's ``_init_dist_pytorch`` that works without CUDA: no
-    ``torch.cuda.set_device`` and ``gloo`` instead of NCCL."""
-    if torch.cuda.is_available():
-        return _ORIGINAL_INIT_DIST_PYTORCH(backend, init_backend, **kwargs)
-    if init_backend != 'torch':
-        raise ValueError(f'init_backend={init_backend!r} needs CUDA; only '
-                         "'torch' works on CPU")
-    torch_dist.init_process_group(backend='gloo', **kwargs)
-
-
-_ORIGINAL_INIT_DIST_PYTORCH = None
-
-
-def patch_dist_init() -> None:
-    """Route mmengine's ``pytorch`` launcher through the CPU-aware init."""
-    global _ORIGINAL_INIT_DIST_PYTORCH
-    from mmengine.dist import utils as dist_utils
-    if _ORIGINAL_INIT_DIST_PYTORCH is None:
-        _ORIGINAL_INIT_DIST_PYTORCH = dist_utils._init_dist_pytorch
-        dist_utils._init_dist_pytorch = _init_dist_pytorch_cpu_aware
-
-
-def register_ddp_wrapper() -> None:
-    """Register :class:`WSSSDistributedDataParallel` (see the class)."""
-    from mmengine.model import MMDistributedDataParallel
-    from mmengine.registry import MODEL_WRAPPERS
-
-    if 'WSSSDistributedDataParallel' in MODEL_WRAPPERS.module_dict:
-        return
-
-    @MODEL_WRAPPERS.register_module()
-    class WSSSDistributedDataParallel(MMDistributedDataParallel):
-        """``MMDistributedDataParallel`` that also wraps CPU modules.
-
-        mmengine's runner always passes ``device_ids=[LOCAL_RANK]``, which
-        DDP rejects for a module on the CPU; they are dropped there.
-        """
-
-        def __init__(self,
-                     module: torch.nn.Module,
-                     device_ids: Optional[list] = None,
-                     **kwargs) -> None:
-            param = next(module.parameters(), None)
-            if param is not None and param.device.type == 'cpu':
-                device_ids = None
-            super().__init__(module=module, device_ids=device_ids, **kwargs)
-
-
-def apply_all() -> None:
-    """Apply every fix; idempotent."""
-    check_mmcv_ops()
-    allow_checkpoint_globals()
-    patch_dist_init()
-    register_ddp_wrapper()

@@ -28,7 +28,8 @@ from mmseg.apis import init_model
 from mmseg.registry import DATASETS, METRICS
 
 from mmseg_wsss.algorithms.crf import dense_crf_batch
-from mmseg_wsss.utils import atomic_write_image, atomic_write_json
+from mmseg_wsss.utils import (atomic_write_image, atomic_write_json,
+                              register_all_modules, setup_env)
 from mmseg_wsss.visualization import save_overlay
 
 
@@ -53,6 +54,8 @@ def _metric(meta: dict):
 
 def main() -> None:
     args = parse_args()
+    register_all_modules(init_default_scope=False)  # init_model sets it
+    setup_env()
     model = init_model(args.config, args.checkpoint, device='cpu',
                        cfg_options=args.cfg_options)
     cfg = model.cfg

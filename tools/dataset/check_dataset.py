@@ -16,7 +16,8 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
 from mmseg_wsss.datasets.check import check_dataset
-from mmseg_wsss.utils import atomic_write_json
+from mmseg_wsss.utils import (atomic_write_json, register_all_modules,
+                              setup_env)
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,6 +32,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    register_all_modules(init_default_scope=False)
+    setup_env()
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

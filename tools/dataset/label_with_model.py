@@ -27,6 +27,7 @@ from mmseg.apis import init_model
 from mmseg.registry import DATASETS
 
 from mmseg_wsss.engine import predict_pseudo_labels
+from mmseg_wsss.utils import register_all_modules, setup_env
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,6 +47,8 @@ def main() -> None:
     out_dir = osp.abspath(args.out_dir)
     if osp.exists(out_dir):
         raise SystemExit(f'{out_dir} exists: give a new folder')
+    register_all_modules(init_default_scope=False)  # init_model sets it
+    setup_env()
     model = init_model(args.config, args.checkpoint, device='cpu',
                        cfg_options=args.cfg_options)
     cfg = model.cfg

@@ -47,7 +47,8 @@ from mmseg_wsss.algorithms import seed_quality
 from mmseg_wsss.datasets import WeakAnnotationError
 from mmseg_wsss.datasets.transforms import (LoadCheckedImageFromFile,
                                             LoadWeakAnnotations)
-from mmseg_wsss.utils import atomic_write_image, atomic_write_json
+from mmseg_wsss.utils import (atomic_write_image, atomic_write_json,
+                              register_all_modules, setup_env)
 from mmseg_wsss.visualization import overlay_cams, overlay_labels
 
 _LOADERS = ('LoadAnnotations', 'LoadWeakAnnotations', 'PackSegInputs',
@@ -56,6 +57,8 @@ _STATE: dict = {}  # per process: dataset, model
 
 
 def load_config(config: str, options: Optional[dict]) -> Config:
+    register_all_modules(init_default_scope=False)
+    setup_env()
     cfg = Config.fromfile(config)
     if options:
         cfg.merge_from_dict(options)
