@@ -134,7 +134,7 @@ def test_checker_writes_nothing_on_bad_input(tiny_root, tmp_path, corrupt):
     ok = subprocess.run(cmd, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert json.load(open(out))['train']['samples'] == 4
-    os.remove(out)
+    # the report of that successful run must not survive a failed check
     path, problem = corrupt(tiny_root)
     bad = subprocess.run(cmd, capture_output=True, text=True)
     assert bad.returncode != 0

@@ -17,6 +17,28 @@ def _launcher(argv: list) -> str:
     return parser.parse_known_args(argv)[0].launcher
 
 
+def check_data(argv: list, splits: tuple) -> None:
+    """The full dataset check of ``check_dataset.py`` on the datasets of the
+    config in ``argv`` (MMSeg's tool arguments, ``--cfg-options``
+    applied); exits with the error of the first bad sample."""
+    from mmengine.config import Config, DictAction
+
+    from mmseg_wsss.datasets import WeakAnnotationError
+    from mmseg_wsss.datasets.check import check_config_datasets
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('config')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_known_args(argv)[0]
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    try:
+        check_config_datasets(cfg, splits)
+    except WeakAnnotationError as e:
+        sys.exit(f'\ndataset check: {e}')
+
+
 def run(name: str, init_dist: bool = False) -> None:
     """Run MMSeg's ``tools/<name>`` after :func:`register_all_modules` and
     :func:`setup_env`.

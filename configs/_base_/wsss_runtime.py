@@ -30,6 +30,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500,
                     max_keep_ckpts=2, save_best='mIoU'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # class count vs. the model, every map's size from file headers
+    dataset_check=dict(type='DatasetCheckHook', preflight=True),
     # draw=False: nothing is drawn in training; tools/test.py --show-dir
     # turns drawing on, and interval=1 then saves every test image.
     visualization=dict(type='SegVisualizationHook', interval=1))

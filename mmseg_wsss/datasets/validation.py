@@ -1,9 +1,14 @@
 """Checks of weak annotations. Every failure raises :class:`WeakAnnotationError`
 naming the file, the sample and what is wrong."""
+import io
 from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+from PIL import Image
+
+#: EXIF tag of the image orientation (1 = as stored)
+EXIF_ORIENTATION = 0x0112
 
 
 class WeakAnnotationError(ValueError):
@@ -22,11 +27,85 @@ class WeakAnnotationError(ValueError):
 def read_image(path: str, sample: str,
                flag: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
     """``cv2.imread`` that raises :class:`WeakAnnotationError` naming the
-    file and sample when the file is missing or unreadable."""
-    arr = cv2.imread(path, flag)
+    file and sample when the file is missing or unreadable. The EXIF
+    orientation is always ignored: images stay as stored, aligned with
+    their maps (see :func:`exif_orientation`)."""
+    arr = cv2.imread(path, flag | cv2.IMREAD_IGNORE_ORIENTATION)
     if arr is None:
         raise WeakAnnotationError(path, sample, 'missing or unreadable file')
     return arr
+
+
+def exif_orientation(path: str) -> int:
+    """The EXIF orientation tag of an image file (1, "as stored", when it
+    has none or is unreadable).
+
+    mmseg_wsss loads every image as stored, ignoring this tag, as the
+    annotation maps are pixel arrays drawn on the stored image: a viewer
+    that applies the tag shows it rotated against its masks.
+    """
+    try:
+        with Image.open(path) as img:
+            return int(img.getexif().get(EXIF_ORIENTATION, 1))
+    except (OSError, ValueError):
+        return 1
+
+
+def decode_label_map(data: bytes, path: str, sample: str) -> np.ndarray:
+    """A single-channel label map from PNG bytes, read as MMSeg reads maps
+    (pillow): grayscale or 16-bit values as they are, a palette PNG (the
+    VOC convention) as its palette indices. Raises
+    :class:`WeakAnnotationError` naming the real problem: an empty file, a
+    JPEG (lossy: it alters the ids along every region border), an
+    unreadable file, or a colour image."""
+    if not data:
+        raise WeakAnnotationError(path, sample, 'empty file')
+    if data[:3] == b'\xff\xd8\xff':
+        raise WeakAnnotationError(
+            path, sample, 'this is a JPEG file: lossy compression alters the '
+            'class ids along region borders; save label maps as PNG')
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            mode = img.mode
+            arr = np.array(img)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise WeakAnnotationError(path, sample, f'not a readable image: {e}')
+    if arr.ndim == 3:
+        raise WeakAnnotationError(
+            path, sample, f'expected a single-channel map (class or instance '
+            f'ids, or a palette PNG), got a {mode} image with '
+            f'{arr.shape[2]} channels')
+    if mode == 'I':  # 16-bit PNGs some pillow versions widen to int32
+        arr = arr.astype(np.uint16)
+    return arr
+
+
+def check_meta(meta: dict, path: str) -> dict:
+    """``classes`` (and ``palette``) of a dataset's ``meta.json``, checked:
+    a non-empty list of distinct names, one RGB triple per class."""
+    classes = meta.get('classes') if isinstance(meta, dict) else None
+    if (not isinstance(classes, list) or not classes
+            or not all(isinstance(c, str) and c for c in classes)):
+        raise WeakAnnotationError(
+            path, '*', f'"classes" must be a non-empty list of class names, '
+            f'got {classes!r}')
+    if len(set(classes)) != len(classes):
+        raise WeakAnnotationError(path, '*',
+                                  f'"classes" repeats names: {classes}')
+    out = dict(classes=tuple(classes))
+    if 'palette' in meta:
+        palette = meta['palette']
+        ok = isinstance(palette, list) and all(
+            isinstance(p, (list, tuple)) and len(p) == 3 and all(
+                isinstance(v, int) and 0 <= v <= 255 for v in p)
+            for p in palette)
+        if not ok or len(palette) != len(classes):
+            raise WeakAnnotationError(
+                path, '*', f'"palette" must hold one [r, g, b] (0-255) per '
+                f'class ({len(classes)}), got {palette!r}')
+        out['palette'] = [list(p) for p in palette]
+    return out
 
 
 def check_tags(tags: Sequence[int], num_classes: int, file: str,

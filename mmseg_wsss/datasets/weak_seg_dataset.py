@@ -1,5 +1,4 @@
 """One dataset for every kind of weak annotation."""
-import json
 import os.path as osp
 from typing import List, Optional
 
@@ -9,7 +8,8 @@ from mmseg.registry import DATASETS
 
 from .annotations import IMAGE, PIXEL, annotations_of
 from .annotations import get_annotation as get_kind
-from .validation import WeakAnnotationError
+from .annotations import read_json
+from .validation import WeakAnnotationError, check_meta
 
 
 @DATASETS.register_module()
@@ -48,8 +48,10 @@ class WeakSegDataset(BaseSegDataset):
     Args:
         tags_file, proportions_file, instances_file (str): Optional, relative
             to ``data_root`` (the ``source`` of each image-level kind).
-        meta_file (str): JSON with ``classes`` and ``palette``, read when
-            ``metainfo`` gives no classes. Defaults to ``'meta.json'``.
+        meta_file (str): JSON with ``classes`` and ``palette``, read (and
+            checked: distinct names, one RGB triple per class) when
+            ``metainfo`` gives no classes; without either, an error names
+            the missing file. Defaults to ``'meta.json'``.
         key_prefix (str, optional): The ``<split>`` of the JSON keys.
     """
 
@@ -70,13 +72,18 @@ class WeakSegDataset(BaseSegDataset):
         }
         self.key_prefix = key_prefix
         metainfo = dict(metainfo or {})
-        meta_path = join(meta_file)
-        if 'classes' not in metainfo and meta_path and osp.isfile(meta_path):
-            with open(meta_path) as f:
-                meta = json.load(f)
-            metainfo.setdefault('classes', tuple(meta['classes']))
-            if 'palette' in meta:
-                metainfo.setdefault('palette', [list(p) for p in meta['palette']])
+        #: where the classes come from (named by class-count errors)
+        self.meta_path = join(meta_file)
+        if 'classes' not in metainfo:
+            if not self.meta_path or not osp.isfile(self.meta_path):
+                raise WeakAnnotationError(
+                    self.meta_path or str(data_root), '*',
+                    'no class list: give the dataset a meta.json with '
+                    '"classes" (and "palette"), or metainfo=dict(classes=...)')
+            meta = check_meta(read_json(self.meta_path), self.meta_path)
+            metainfo = {**meta, **metainfo}
+        else:
+            self.meta_path = None
         super().__init__(
             img_suffix=img_suffix,
             seg_map_suffix=seg_map_suffix,

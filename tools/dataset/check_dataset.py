@@ -4,18 +4,23 @@
         [--out report.json] [--nproc 2] [--cfg-options k=v ...]
 
 Stops at the first bad sample with an error naming the file, the sample and
-the problem, and then writes nothing; on success writes a JSON summary
-(atomically) to ``--out`` (default ``<work_dirs>/<config>/dataset_check.json``).
+the problem, and then removes any report left at ``--out`` by an earlier
+run (a stale report must not read as valid); on success writes a JSON
+summary (atomically) to ``--out`` (default
+``<work_dirs>/<config>/dataset_check.json``), listing the images that carry
+an EXIF orientation tag (they load as stored). ``tools/train.py
+--check-data`` runs the same check before training.
 """
 import argparse
 import json
+import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
-from mmseg.registry import DATASETS
 
-from mmseg_wsss.datasets.check import check_dataset
+from mmseg_wsss.datasets import WeakAnnotationError
+from mmseg_wsss.datasets.check import check_config_datasets
 from mmseg_wsss.utils import (atomic_write_json, register_all_modules,
                               setup_env)
 
@@ -37,17 +42,16 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    report = {}
-    for split in args.splits:
-        ds_cfg = cfg[f'{split}_dataloader']['dataset'].copy()
-        ds_cfg['pipeline'] = []
-        print(f'checking {split}: {ds_cfg.get("data_root")}')
-        report[split] = check_dataset(DATASETS.build(ds_cfg), args.nproc)
     out = args.out or osp.join(
         cfg.get('work_dir') or osp.join(
             'work_dirs', osp.splitext(osp.basename(args.config))[0]),
         'dataset_check.json')
+    try:
+        report = check_config_datasets(cfg, args.splits, args.nproc)
+    except WeakAnnotationError as e:
+        if osp.isfile(out):
+            os.remove(out)
+        sys.exit(f'\ncheck_dataset: {e}')
     atomic_write_json(out, report, indent=2)
     print(json.dumps(report, indent=2))
     print(f'report written to {out}')

@@ -1,14 +1,14 @@
 """Loading of weak annotations into the pipeline's results dict."""
 from typing import Optional, Sequence
 
-import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmengine import fileio
 from mmseg.registry import TRANSFORMS
 
 from ..annotations import ANNOTATIONS, PIXEL, get_annotation
-from ..validation import WeakAnnotationError, check_label_map
+from ..validation import (WeakAnnotationError, check_label_map,
+                          decode_label_map)
 
 
 def _class_lut(label_map: Optional[dict], reduce_zero_label: bool,
@@ -59,13 +59,15 @@ class LoadWeakAnnotations(BaseTransform):
         num_classes (int, optional): Class count for class maps and tags;
             default: the sample's ``num_classes`` (set by
             :class:`WeakSegDataset`), required for other datasets.
-        imdecode_backend (str): mmcv decoding backend. Defaults to 'cv2'.
+    Maps are decoded with pillow, as MMSeg's ``LoadAnnotations`` does: a
+    palette PNG gives its indices; a JPEG, an empty file or a colour image
+    is refused with the reason (:func:`~mmseg_wsss.datasets.validation.
+    decode_label_map`).
     """
 
     def __init__(self,
                  annotations: Sequence[str] = ('full', ),
                  num_classes: Optional[int] = None,
-                 imdecode_backend: str = 'cv2',
                  backend_args: Optional[dict] = None) -> None:
         unknown = set(annotations) - set(ANNOTATIONS)
         if unknown:
@@ -73,24 +75,14 @@ class LoadWeakAnnotations(BaseTransform):
                              f'choose from {tuple(ANNOTATIONS)}')
         self.annotations = tuple(annotations)
         self.num_classes = num_classes
-        self.imdecode_backend = imdecode_backend
         self.backend_args = backend_args
 
     def _read_map(self, path: str, sample: str) -> np.ndarray:
         try:
-            arr = mmcv.imfrombytes(
-                fileio.get(path, backend_args=self.backend_args),
-                flag='unchanged',
-                backend=self.imdecode_backend)
-        except Exception as e:  # noqa: BLE001 - re-raised with context
+            data = fileio.get(path, backend_args=self.backend_args)
+        except OSError as e:
             raise WeakAnnotationError(path, sample, f'unreadable map: {e}')
-        if arr is None:
-            raise WeakAnnotationError(path, sample, 'unreadable map')
-        if arr.ndim == 3:
-            raise WeakAnnotationError(
-                path, sample, f'expected a single-channel map, got '
-                f'{arr.shape[2]} channels')
-        return arr
+        return decode_label_map(data, path, sample)
 
     def _num_classes(self, results: dict, sample: str) -> int:
         num_classes = self.num_classes or results.get('num_classes')
@@ -156,7 +148,20 @@ class LoadWeakAnnotations(BaseTransform):
 @TRANSFORMS.register_module()
 class LoadCheckedImageFromFile(LoadImageFromFile):
     """mmcv's ``LoadImageFromFile`` whose failures name the file and sample
-    (:class:`WeakAnnotationError`) instead of a bare assertion."""
+    (:class:`WeakAnnotationError`) instead of a bare assertion.
+
+    Images load **as stored, ignoring any EXIF orientation tag**
+    (``color_type='color_ignore_orientation'``): the masks and weak maps
+    are pixel arrays of the stored image, and rotating the image alone
+    would train on labels turned against it (or fail on a size mismatch
+    for non-square images). ``tools/dataset/check_dataset.py`` lists the
+    images that carry such a tag.
+    """
+
+    def __init__(self,
+                 color_type: str = 'color_ignore_orientation',
+                 **kwargs) -> None:
+        super().__init__(color_type=color_type, **kwargs)
 
     def transform(self, results: dict) -> dict:
         sample = results.get('sample_key', '?')

@@ -1,8 +1,9 @@
+from .dataset_check_hook import DatasetCheckHook
 from .pseudo_label_refresh_hook import (PseudoLabelRefreshHook,
                                         predict_pseudo_labels)
 from .supervision_quality_hook import SupervisionQualityHook
 
 __all__ = [
-    'PseudoLabelRefreshHook', 'SupervisionQualityHook',
+    'DatasetCheckHook', 'PseudoLabelRefreshHook', 'SupervisionQualityHook',
     'predict_pseudo_labels'
 ]
