@@ -1,7 +1,7 @@
-from .hooks import (PseudoLabelRefreshHook, SupervisionQualityHook,
-                    predict_pseudo_labels)
+from .hooks import PseudoLabelRefreshHook, SupervisionQualityHook
+from .loops import WSSSIterBasedTrainLoop
 
 __all__ = [
     'PseudoLabelRefreshHook', 'SupervisionQualityHook',
-    'predict_pseudo_labels'
+    'WSSSIterBasedTrainLoop'
 ]

@@ -1,0 +1,25 @@
+"""Small helpers on configs."""
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+
+def load_config(path: str, options: Optional[dict] = None) -> Config:
+    """The config file ``path`` with ``options`` (``--cfg-options``)
+    merged; its default scope (MMSeg's unless it says otherwise) becomes
+    the current one."""
+    cfg = Config.fromfile(path)
+    if options:
+        cfg.merge_from_dict(options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    return cfg
+
+
+def inner_dataset_cfg(cfg: dict) -> dict:
+    """The innermost dataset config of ``cfg`` (a data loader or dataset
+    config), inside ``RepeatDataset``-style wrappers: the dict to edit in
+    place to change the dataset."""
+    while 'dataset' in cfg:
+        cfg = cfg['dataset']
+    return cfg
