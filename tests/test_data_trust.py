@@ -1,7 +1,5 @@
 """Inputs that used to train silently on wrong labels or fail late: EXIF
 orientation, class metadata, map formats, late map errors."""
-import io
-import json
 import os
 import os.path as osp
 from types import SimpleNamespace

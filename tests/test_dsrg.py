@@ -20,8 +20,8 @@ from mmseg.structures import SegDataSample
 
 from conftest import REPO
 from dsrg_helpers import tiny_dsrg_model
-from mmseg_wsss.algorithms.region_growing import (grow_seeds_batch,
-                                                  seed_quality)
+from mmseg_wsss.algorithms.quality import seed_quality
+from mmseg_wsss.algorithms.region_growing import grow_seeds_batch
 from mmseg_wsss.models.losses.functional import (balanced_seed_loss,
                                                  constrain_loss, seed_loss)
 from mmseg_wsss.models.utils import crf_probs

@@ -9,9 +9,8 @@ import cv2
 import numpy as np
 
 from conftest import REPO, shared_root
-from mmseg_wsss.algorithms.superpixels import (confusion_counts,
-                                               miou_from_counts,
-                                               pseudo_mask_from_scribbles)
+from mmseg_wsss.algorithms.quality import confusion_counts, miou_from_counts
+from mmseg_wsss.algorithms.superpixels import pseudo_mask_from_scribbles
 
 
 def _run(root, out):

@@ -17,7 +17,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-import mmseg_wsss.engine.hooks.pseudo_label_refresh_hook as refresh_module
+import mmseg_wsss.apis.labelling as labelling
 from conftest import REPO, write_tiny_dataset
 from dsrg_helpers import (ServedLabelsProbe, read_map, tiny_dsrg_model,
                           write_seeds)
@@ -36,7 +36,8 @@ def seeded_root(tmp_path) -> str:
 
 
 def _runner(root, work_dir, max_iters=4, interval=2, at_end=False,
-            num_workers=0, persistent=False, load_from=None, resume=False):
+            num_workers=0, persistent=False, load_from=None, resume=False,
+            loop='WSSSIterBasedTrainLoop'):
     cfg = Config(dict(
         default_scope='mmseg',
         custom_imports=dict(imports=list(REGISTRATION_MODULES)),
@@ -58,7 +59,7 @@ def _runner(root, work_dir, max_iters=4, interval=2, at_end=False,
                          annotations=['pseudo', 'tags']),
                     dict(type='PackWeakSegInputs', target=None)
                 ])),
-        train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
+        train_cfg=dict(type=loop, max_iters=max_iters),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         default_hooks=dict(
             logger=dict(type='LoggerHook', interval=1),
@@ -124,7 +125,7 @@ def test_crash_mid_refresh_keeps_version_and_resume_restores_it(
     work = tmp_path / 'work'
     root = work / 'pseudo_labels'
     runner = _runner(seeded_root, work, max_iters=6)
-    real_write, calls = refresh_module.atomic_write_image, []
+    real_write, calls = labelling.atomic_write_image, []
 
     def crash_in_second_refresh(path, img):
         calls.append(path)
@@ -132,7 +133,7 @@ def test_crash_mid_refresh_keeps_version_and_resume_restores_it(
             raise RuntimeError('simulated crash')
         real_write(path, img)
 
-    monkeypatch.setattr(refresh_module, 'atomic_write_image',
+    monkeypatch.setattr(labelling, 'atomic_write_image',
                         crash_in_second_refresh)
     with pytest.raises(RuntimeError, match='simulated crash'):
         runner.train()
@@ -181,11 +182,14 @@ def test_resume_elsewhere_uses_the_checkpoint_path(seeded_root, tmp_path):
     _assert_served(fresh, 0, 2, osp.join(seeded_root, 'seeds/train'))
 
 
-def test_hook_arguments():
+def test_hook_arguments(seeded_root, tmp_path):
     with pytest.raises(ValueError):
         PseudoLabelRefreshHook(interval=0, at_end=False)
     with pytest.raises(ValueError):
         PseudoLabelRefreshHook(interval=-1)
+    runner = _runner(seeded_root, tmp_path / 'work', loop='IterBasedTrainLoop')
+    with pytest.raises(TypeError, match="type='WSSSIterBasedTrainLoop'"):
+        runner.train()
 
 
 # ------------------------------------------------- through tools/*.py
@@ -300,7 +304,9 @@ def test_two_process_gloo_refresh(seeded_root, tmp_path):
         "    dict(type='LoadWeakAnnotations',\n"
         "         annotations=['pseudo', 'tags', 'full']),\n"
         "    dict(type='PackWeakSegInputs', target=None)]))\n")
-    env = dict(PYTHONPATH=osp.join(REPO, 'tests'), PYTHON=PY,
+    # this checkout's mmseg_wsss, not an installed one
+    env = dict(PYTHONPATH=os.pathsep.join([REPO, osp.join(REPO, 'tests')]),
+               PYTHON=PY,
                PORT=str(29500 + (os.getpid() + 7) % 1000))
     log = _run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
                 str(tmp_path / 'work'), '--cfg-options',

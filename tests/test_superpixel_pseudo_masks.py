@@ -1,13 +1,14 @@
 """Scribble-to-superpixel pseudo-masks and wmIoU
-(mmseg_wsss.algorithms.superpixels, Centroid Loss paper Sec. IV-A / V-A)."""
+(mmseg_wsss.algorithms.superpixels / .quality, Centroid Loss paper Sec.
+IV-A / V-A)."""
 import numpy as np
 import pytest
 
-from mmseg_wsss.algorithms.superpixels import (confusion_counts,
-                                               miou_from_counts,
-                                               pseudo_mask_from_scribbles,
+from mmseg_wsss.algorithms.quality import (confusion_counts,
+                                           miou_from_counts, weak_miou)
+from mmseg_wsss.algorithms.superpixels import (pseudo_mask_from_scribbles,
                                                scribble_pseudo_mask,
-                                               slico_superpixels, weak_miou)
+                                               slico_superpixels)
 
 IGN = 255
 

@@ -47,3 +47,4 @@ custom_hooks = [
     dict(type='PseudoLabelRefreshHook', interval=0, at_end=True, crf=True,
          batch_size=8),
 ]
+train_cfg = dict(type='WSSSIterBasedTrainLoop')  # the refresh hook needs it

@@ -1,10 +1,13 @@
 """Framework-free algorithms (no mmseg / torch imports here)."""
-from .region_growing import (cam_seeds, grow_seeds, grow_seeds_batch,
-                             seed_quality)
+from .quality import (LabelQuality, confusion_counts, miou_from_counts,
+                      seed_quality, supervision_quality, weak_miou)
+from .region_growing import cam_seeds, grow_seeds, grow_seeds_batch
 from .weak_labels import (class_proportions, image_tags, simulate_points,
                           simulate_scribbles)
 
 __all__ = [
-    'cam_seeds', 'grow_seeds', 'grow_seeds_batch', 'seed_quality',
-    'class_proportions', 'image_tags', 'simulate_points', 'simulate_scribbles'
+    'LabelQuality', 'confusion_counts', 'miou_from_counts', 'seed_quality',
+    'supervision_quality', 'weak_miou', 'cam_seeds', 'grow_seeds',
+    'grow_seeds_batch', 'class_proportions', 'image_tags', 'simulate_points',
+    'simulate_scribbles'
 ]

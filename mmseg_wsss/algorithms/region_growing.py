@@ -1,11 +1,13 @@
-"""Seed cues, seeded region growing and seed quality of DSRG.
+"""Seed cues and seeded region growing of DSRG.
 
 Huang et al., "Weakly-Supervised Semantic Segmentation Network with Deep
 Seeded Region Growing" (CVPR 2018): seed cues from class activation maps
-(Sec. 3.1, 4.1), their growth into unlabelled pixels under the similarity
-criterion of eq. (3) (Sec. 3.3) and the precision / recall / IoU of the
-resulting supervision (Sec. 4.5, Fig. 4). The balanced seeding loss of
-eq. (1) is :func:`mmseg_wsss.models.losses.functional.balanced_seed_loss`.
+(Sec. 3.1, 4.1) and their growth into unlabelled pixels under the similarity
+criterion of eq. (3) (Sec. 3.3). The precision / recall / IoU of the
+resulting supervision (Sec. 4.5, Fig. 4) is
+:func:`mmseg_wsss.algorithms.quality.seed_quality`; the balanced seeding
+loss of eq. (1) is
+:func:`mmseg_wsss.models.losses.functional.balanced_seed_loss`.
 
 Maps hold class ids on labelled pixels and ``ignore_index`` (255) elsewhere.
 ``tags`` are the image's class ids taken literally, the background included
@@ -13,12 +15,10 @@ when present (the convention of the datasets' ``weak/tags.json``; DSRG's
 VOC images always contain background, so list ``bg_index`` there). Plain
 numpy / scipy, vectorised.
 """
-from typing import Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from scipy import ndimage
-
-from .superpixels import confusion_counts, miou_from_counts
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -144,37 +144,3 @@ def cam_seeds(cams: np.ndarray, tags: Sequence[int], fg_fraction: float = 0.2,
         seeded = claimed.any(0)
         out[seeded] = fg[winner[seeded]]
     return out
-
-
-def _ratio(num: int, den: int) -> float:
-    return num / den if den else float('nan')
-
-
-def seed_quality(seeds: np.ndarray, full_mask: np.ndarray,
-                 ignore_index: int = 255) -> Dict[str, float]:
-    """Quality of seed cues / grown supervision against the full mask
-    (Sec. 4.5, Fig. 4), on the pixels where ``full_mask`` is labelled.
-
-    * ``precision``: correctly labelled seed pixels / seed pixels;
-    * ``recall``: correctly labelled seed pixels / labelled mask pixels;
-    * ``IoU``: mean over the classes present in the mask or the seeds of
-      the per-class IoU, an unlabelled pixel counting as a prediction of "no
-      class" (wrong for its true class), as :func:`~.superpixels.weak_miou`.
-
-    Values in ``[0, 1]``, ``nan`` when undefined (no seed / no labelled
-    pixel). Every quantity is pixel-wise, so stacked maps ``(N, H, W)`` give
-    dataset-level figures.
-    """
-    if seeds.shape != full_mask.shape:
-        raise ValueError(f'seeds {seeds.shape} and mask {full_mask.shape} '
-                         'differ')
-    valid = full_mask != ignore_index
-    seeded = valid & (seeds != ignore_index)
-    correct = np.count_nonzero(seeded & (seeds == full_mask))
-    # initial=0, not -1: uint8 maps (PNGs, cam_seeds) cannot hold -1
-    num_classes = 1 + int(max(full_mask[valid].max(initial=0),
-                              seeds[seeded].max(initial=0)))
-    iou = miou_from_counts(
-        *confusion_counts(seeds, full_mask, num_classes, ignore_index))
-    return dict(precision=_ratio(correct, np.count_nonzero(seeded)),
-                recall=_ratio(correct, np.count_nonzero(valid)), IoU=iou)

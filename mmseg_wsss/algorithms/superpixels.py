@@ -1,14 +1,12 @@
-"""Scribble propagation through SLICO superpixels and pseudo-mask quality.
+"""Scribble propagation through SLICO superpixels.
 
 Section IV-A of the Centroid Loss paper: the image is over-segmented with
 Adaptive-SLIC (SLICO) and every pixel of a superpixel that intersects a
 scribble takes the scribble's class; the resulting pseudo-mask is scored
-against the full mask with the "weak mIoU" (wmIoU, eq. 8 between the
-pseudo-mask and the full mask, Section V-A). All maps use ``ignore_index``
-(255) for unlabelled pixels. Everything is vectorised numpy.
+against the full mask with the "weak mIoU" (wmIoU,
+:func:`~mmseg_wsss.algorithms.quality.weak_miou`). All maps use
+``ignore_index`` (255) for unlabelled pixels. Everything is vectorised numpy.
 """
-from typing import Tuple
-
 import numpy as np
 from skimage.segmentation import slic
 
@@ -77,49 +75,3 @@ def pseudo_mask_from_scribbles(img: np.ndarray, scribble: np.ndarray,
     superpixels = slico_superpixels(img, n_segments, **slic_kwargs)
     return scribble_pseudo_mask(scribble, superpixels, num_classes,
                                 ignore_index)
-
-
-def confusion_counts(pred: np.ndarray, gt: np.ndarray, num_classes: int,
-                     ignore_index: int = 255) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-class intersection and union pixel counts (int64, ``(C,)``).
-
-    Only pixels where ``gt`` is a class id in ``[0, num_classes)`` count. A
-    ``pred`` value outside ``[0, num_classes)`` (e.g. the ``ignore_index`` of
-    an unlabelled pseudo-mask pixel) is a prediction of "no class": it is
-    wrong for the ground-truth class, adding to that class's union only.
-    """
-    if pred.shape != gt.shape:
-        raise ValueError(f'pred {pred.shape} and gt {gt.shape} differ')
-    gt = gt.ravel().astype(np.int64)
-    pred = pred.ravel().astype(np.int64)
-    valid = (gt != ignore_index) & (gt >= 0) & (gt < num_classes)
-    gt, pred = gt[valid], pred[valid]
-    pred_ok = (pred >= 0) & (pred < num_classes)
-    inter = np.bincount(gt[pred == gt], minlength=num_classes)
-    area_gt = np.bincount(gt, minlength=num_classes)
-    area_pred = np.bincount(pred[pred_ok], minlength=num_classes)
-    return inter, area_gt + area_pred - inter
-
-
-def miou_from_counts(intersection: np.ndarray, union: np.ndarray) -> float:
-    """Mean IoU (eq. 8) over the classes with a non-empty union, i.e. present
-    in the ground truth or in the prediction; ``nan`` if there is none."""
-    present = union > 0
-    if not present.any():
-        return float('nan')
-    return float(np.mean(intersection[present] / union[present]))
-
-
-def weak_miou(pseudo: np.ndarray, full: np.ndarray, num_classes: int,
-              ignore_index: int = 255) -> float:
-    """wmIoU of one pseudo-mask: eq. 8 between ``pseudo`` and the full mask.
-
-    Evaluated on the pixels where ``full`` is not ``ignore_index``;
-    unlabelled pseudo-mask pixels count as wrong (a prediction of "no
-    class"), so the score reflects both the accuracy and the coverage of the
-    pseudo-mask. The mean runs over the classes present in ``full`` or
-    ``pseudo`` (on those pixels). For a dataset-level wmIoU, sum
-    :func:`confusion_counts` over images and call :func:`miou_from_counts`.
-    """
-    return miou_from_counts(
-        *confusion_counts(pseudo, full, num_classes, ignore_index))

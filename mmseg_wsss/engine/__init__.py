@@ -1,10 +1,11 @@
-from .hooks import (PseudoLabelRefreshHook, SupervisionQualityHook,
-                    predict_pseudo_labels)
+from .hooks import (DatasetCheckHook, PseudoLabelRefreshHook,
+                    SupervisionQualityHook)
+from .loops import WSSSIterBasedTrainLoop
 from .model_wrappers import WSSSDistributedDataParallel
 from .runner import WSSSRunner, init_cpu_dist
 
 __all__ = [
-    'PseudoLabelRefreshHook', 'SupervisionQualityHook',
-    'predict_pseudo_labels', 'WSSSDistributedDataParallel', 'WSSSRunner',
+    'DatasetCheckHook', 'PseudoLabelRefreshHook', 'SupervisionQualityHook',
+    'WSSSDistributedDataParallel', 'WSSSIterBasedTrainLoop', 'WSSSRunner',
     'init_cpu_dist'
 ]

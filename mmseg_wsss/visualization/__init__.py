@@ -1,3 +1,3 @@
-from .overlay import overlay_cams, overlay_labels, save_overlay
+from .overlay import labels_panel, overlay_cams, overlay_labels, save_overlay
 
-__all__ = ['overlay_cams', 'overlay_labels', 'save_overlay']
+__all__ = ['labels_panel', 'overlay_cams', 'overlay_labels', 'save_overlay']

@@ -23,12 +23,19 @@ def overlay_labels(img_rgb: np.ndarray,
     return out.round().astype(np.uint8)
 
 
+def labels_panel(img_rgb: np.ndarray, labels: np.ndarray,
+                 palette: Sequence[Sequence[int]], **kwargs) -> np.ndarray:
+    """``img | overlay`` side by side (:func:`overlay_labels`), RGB."""
+    return np.concatenate(
+        [img_rgb, overlay_labels(img_rgb, labels, palette, **kwargs)], 1)
+
+
 def save_overlay(path: str, img_rgb: np.ndarray, labels: np.ndarray,
                  palette: Sequence[Sequence[int]], **kwargs) -> None:
-    """Write ``img | overlay`` side by side (atomically) to ``path``."""
-    side = np.concatenate(
-        [img_rgb, overlay_labels(img_rgb, labels, palette, **kwargs)], 1)
-    atomic_write_image(path, side[..., ::-1])
+    """Write :func:`labels_panel` (atomically) to ``path``."""
+    atomic_write_image(path,
+                       labels_panel(img_rgb, labels, palette,
+                                    **kwargs)[..., ::-1])
 
 
 def overlay_cams(img_rgb: np.ndarray,

@@ -9,24 +9,23 @@ Runs the model of CONFIG with CHECKPOINT on every image of
 optionally refined by a dense CRF: ``--crf`` alone takes the defaults of
 :func:`mmseg_wsss.algorithms.crf.dense_crf`) and writes one label PNG per
 image to OUT_DIR, laid out as ``data_prefix.pseudo_path`` expects. The
-maps are written into a temporary folder renamed to OUT_DIR when complete;
-an existing OUT_DIR is refused. Train a new model on them with e.g.
-``configs/wsss/dsrg_r18_aspp_retrain_neu_seg.py --cfg-options
+maps are written into ``.<OUT_DIR name>.tmp`` beside it, renamed to
+OUT_DIR when complete; an existing OUT_DIR is refused. Train a new model on
+them with e.g. ``configs/wsss/dsrg_r18_aspp_retrain_neu_seg.py --cfg-options
 train_dataloader.dataset.data_prefix.pseudo_path=OUT_DIR`` (absolute). A
 DSRG run's ``PseudoLabelRefreshHook(at_end=True)`` does the same at the end
 of training.
 """
 import argparse
-import os
 import os.path as osp
 import shutil
-import tempfile
 
 from mmengine.config import DictAction
 from mmseg.apis import init_model
 from mmseg.registry import DATASETS
 
-from mmseg_wsss.engine import predict_pseudo_labels
+from mmseg_wsss.apis import (IMAGE_PIPELINE, LabelWriter, inner_dataset_cfg,
+                             label_dataset, publish, staging_dir)
 from mmseg_wsss.utils import register_all_modules, setup_env
 
 
@@ -51,24 +50,20 @@ def main() -> None:
     setup_env()
     model = init_model(args.config, args.checkpoint, device='cpu',
                        cfg_options=args.cfg_options)
-    cfg = model.cfg
-    ds_cfg = cfg.train_dataloader.dataset
-    while 'dataset' in ds_cfg:  # RepeatDataset-style wrappers
-        ds_cfg = ds_cfg.dataset
+    ds_cfg = inner_dataset_cfg(model.cfg.train_dataloader)
     ds_cfg.data_prefix.pop('pseudo_path', None)  # labels are not read
     dataset = DATASETS.build(ds_cfg)
-    os.makedirs(osp.dirname(out_dir), exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=osp.dirname(out_dir),
-                           prefix=f'.{osp.basename(out_dir)}.')
-    os.chmod(tmp, 0o755)  # mkdtemp makes 0700 folders
+    staging = staging_dir(out_dir)
     try:
-        written = predict_pseudo_labels(model, dataset, tmp, crf=args.crf,
-                                        batch_size=args.batch_size)
+        written = label_dataset(
+            model, dataset, LabelWriter(staging, dataset.seg_map_suffix),
+            crf=args.crf, pipeline=IMAGE_PIPELINE,
+            batch_size=args.batch_size)
     except BaseException:
-        shutil.rmtree(tmp)
+        shutil.rmtree(staging)
         raise
-    os.rename(tmp, out_dir)
-    print(f'{len(written)} label maps in {out_dir}')
+    publish(staging, out_dir)
+    print(f'\n{len(written)} label maps in {out_dir}')
 
 
 if __name__ == '__main__':

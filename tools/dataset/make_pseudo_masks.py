@@ -24,9 +24,8 @@ import cv2
 import numpy as np
 from mmengine import track_parallel_progress, track_progress
 
-from mmseg_wsss.algorithms.superpixels import (confusion_counts,
-                                               miou_from_counts,
-                                               pseudo_mask_from_scribbles)
+from mmseg_wsss.algorithms.quality import confusion_counts, miou_from_counts
+from mmseg_wsss.algorithms.superpixels import pseudo_mask_from_scribbles
 from mmseg_wsss.datasets import WeakAnnotationError, read_image
 from mmseg_wsss.utils import atomic_write_image, atomic_write_json
 from mmseg_wsss.visualization import save_overlay

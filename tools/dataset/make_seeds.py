@@ -4,10 +4,12 @@ CAMClassifier and score them against the full masks.
     python tools/dataset/make_seeds.py CONFIG CHECKPOINT OUT_DIR
         [--split train] [--nproc 2] [--cfg-options k=v ...]
 
-Runs the model of CONFIG (weights from CHECKPOINT, on the CPU) over
-``img_dir/<split>`` of the config's test dataset root, through the config's
-test pipeline with the image tags of its ``tags_file`` (when that file
-exists; otherwise the classifier's own predictions choose the classes).
+Runs the model of CONFIG (weights from CHECKPOINT, on the CPU; ``--nproc``
+processes, each labelling its share with
+:func:`mmseg_wsss.apis.label_dataset`) over ``img_dir/<split>`` of the
+config's test dataset root, through the config's test pipeline with the
+image tags of its ``tags_file`` (when that file exists; otherwise the
+classifier's own predictions choose the classes).
 The seed settings are the model's ``test_cfg`` (``fg_fraction``,
 ``bg_threshold``, ``cam``; change them with ``--cfg-options
 model.test_cfg.cam=gradcam``). Writes
@@ -30,127 +32,97 @@ import json
 import os.path as osp
 import sys
 from functools import partial
-from multiprocessing import Pool
-from typing import Optional, Tuple
+from typing import Optional, Sequence
 
-import cv2
 import numpy as np
-import torch
-from mmengine import track_iter_progress
 from mmengine.config import Config, DictAction
-from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 from mmseg.apis import init_model
 from mmseg.registry import DATASETS
+from mmseg.structures import SegDataSample
 
-from mmseg_wsss.algorithms import seed_quality
+from mmseg_wsss.algorithms import LabelQuality
+from mmseg_wsss.apis import (LabelWriter, label_dataset, load_config,
+                             run_shards)
 from mmseg_wsss.datasets import WeakAnnotationError
-from mmseg_wsss.datasets.transforms import (LoadCheckedImageFromFile,
-                                            LoadWeakAnnotations)
-from mmseg_wsss.utils import (atomic_write_image, atomic_write_json,
-                              register_all_modules, setup_env)
+from mmseg_wsss.utils import atomic_write_json
 from mmseg_wsss.visualization import overlay_cams, overlay_labels
 
 _LOADERS = ('LoadAnnotations', 'LoadWeakAnnotations', 'PackSegInputs',
             'PackWeakSegInputs')
-_STATE: dict = {}  # per process: dataset, model
-
-
-def load_config(config: str, options: Optional[dict]) -> Config:
-    register_all_modules(init_default_scope=False)
-    setup_env()
-    cfg = Config.fromfile(config)
-    if options:
-        cfg.merge_from_dict(options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    return cfg
 
 
 def dataset_cfg(cfg: Config, split: str) -> dict:
     """The test dataset of ``cfg`` on ``img_dir/<split>`` (+ ``ann_dir``),
-    its pipeline loading the tags (when the tags file exists) instead of
-    any annotation map."""
+    its pipeline loading, instead of the config's annotation maps, the tags
+    (when the tags file exists) and the full masks (when the split has
+    them: they measure the seeds, at the original size)."""
     ds = cfg.test_dataloader.dataset.to_dict()
     root = ds['data_root']
     ds['data_prefix'] = dict(img_path=f'img_dir/{split}')
+    annotations = []
     if osp.isdir(osp.join(root, 'ann_dir', split)):
         ds['data_prefix']['seg_map_path'] = f'ann_dir/{split}'
+        annotations.append('full')
     tags = ds.get('tags_file') or cfg.train_dataloader.dataset.get(
         'tags_file', 'weak/tags.json')
     ds['tags_file'] = tags if osp.isfile(osp.join(root, tags)) else ''
+    if ds['tags_file']:
+        annotations.append('tags')
     steps = [s for s in ds['pipeline'] if s['type'] not in _LOADERS]
-    load = [dict(type='LoadWeakAnnotations', annotations=['tags'])
-            ] if ds['tags_file'] else []
-    ds['pipeline'] = steps[:1] + load + steps[1:] + [
+    load = [dict(type='LoadWeakAnnotations', annotations=annotations)
+            ] if annotations else []
+    ds['pipeline'] = steps + load + [
         dict(type='PackWeakSegInputs', target=None)
     ]
     return ds
 
 
-def _init(config: str, options: Optional[dict], checkpoint: str, split: str,
-          threads: int) -> None:
-    torch.set_num_threads(threads)
+def cams_and_seeds(img_rgb: np.ndarray, sample: SegDataSample,
+                   seeds: np.ndarray, palette: Sequence) -> np.ndarray:
+    """The overlay image | CAMs of the image's classes (its tags, else its
+    seeded classes) | seeds, RGB."""
+    cams = sample.seg_logits.data.cpu().numpy()
+    shown = (np.flatnonzero(sample.gt_tags.cpu().numpy())
+             if 'gt_tags' in sample else np.unique(seeds[seeds != 255]))
+    cams = np.where(np.isin(np.arange(len(cams)), shown)[:, None, None],
+                    cams, 0)
+    return np.concatenate([
+        img_rgb,
+        overlay_cams(img_rgb, cams, palette),
+        overlay_labels(img_rgb, seeds, palette)
+    ], 1)
+
+
+def label_shard(indices: Sequence[int], progress: bool, config: str,
+                options: Optional[dict], checkpoint: str, split: str,
+                out_dir: str) -> LabelQuality:
+    """Make (or keep) the seeds of the samples ``indices`` in this process
+    (dataset and model built here); return their quality."""
     cfg = load_config(config, options)
-    _STATE['dataset'] = DATASETS.build(dataset_cfg(cfg, split))
-    _STATE['model'] = init_model(cfg, checkpoint, device='cpu')
+    dataset = DATASETS.build(dataset_cfg(cfg, split))
+    model = init_model(cfg, checkpoint, device='cpu')
+    writer = LabelWriter(
+        osp.join(out_dir, split),
+        overlay_dir=osp.join(out_dir, f'{split}_overlays'),
+        palette=dataset.metainfo['palette'],
+        overlay=cams_and_seeds,
+        resume=True)
+    label_dataset(model, dataset, writer, indices=indices, progress=progress)
+    return writer.quality
 
 
-def _one(index: int, out_dir: str,
-         split: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """Make (or reuse) the seeds of one sample; return them and its full
-    mask (flattened; ``None`` without one)."""
-    dataset = _STATE['dataset']
-    info = dataset.get_data_info(index)
-    stem = osp.splitext(
-        osp.relpath(info['img_path'], dataset.data_prefix['img_path']))[0]
-    out = osp.join(out_dir, split, f'{stem}.png')
-    loaded = LoadCheckedImageFromFile()(dict(info))
-    if 'seg_map_path' in info:
-        loaded = LoadWeakAnnotations(['full'])(loaded)
-    if osp.isfile(out):
-        seeds = cv2.imread(out, cv2.IMREAD_UNCHANGED)
-        if seeds is None or seeds.shape != loaded['img'].shape[:2]:
-            raise WeakAnnotationError(
-                out, info['sample_key'], 'unreadable seed map or size '
-                'different from the image: delete it to remake it')
-    else:
-        with torch.no_grad():
-            result = _STATE['model'].test_step(
-                pseudo_collate([dataset[index]]))[0]
-        seeds = result.pred_sem_seg.data[0].numpy().astype(np.uint8)
-        cams = result.seg_logits.data.numpy()
-        shown = (np.flatnonzero(result.gt_tags.numpy())
-                 if 'gt_tags' in result else np.unique(seeds[seeds != 255]))
-        cams = np.where(np.isin(np.arange(len(cams)), shown)[:, None, None],
-                        cams, 0)
-        rgb = loaded['img'][..., ::-1]
-        palette = dataset.metainfo['palette']
-        panels = [rgb, overlay_cams(rgb, cams, palette),
-                  overlay_labels(rgb, seeds, palette)]
-        atomic_write_image(
-            osp.join(out_dir, f'{split}_overlays', f'{stem}.png'),
-            np.concatenate(panels, 1)[..., ::-1])
-        atomic_write_image(out, seeds)
-    full = loaded.get('gt_seg_map')
-    return seeds.ravel(), None if full is None else full.ravel()
-
-
-def run(args: argparse.Namespace, cfg: Config) -> list:
-    """``_one`` over every sample of the split, in ``args.nproc``
-    processes; each builds the dataset and the model once."""
+def run(args: argparse.Namespace, cfg: Config) -> LabelQuality:
+    """:func:`label_shard` over every sample of the split, in
+    ``args.nproc`` processes; the summed quality."""
     samples = len(DATASETS.build(dataset_cfg(cfg, args.split)))
     if not samples:
         raise WeakAnnotationError(
             osp.join(cfg.test_dataloader.dataset.data_root, 'img_dir',
                      args.split), '*', 'no images')
-    init = (args.config, args.cfg_options, args.checkpoint, args.split)
-    work = partial(_one, out_dir=args.out_dir, split=args.split)
-    if args.nproc > 1:  # the pool is terminated on error (no stray workers)
-        with Pool(args.nproc, _init, (*init, 1)) as pool:
-            return list(track_iter_progress(
-                (pool.imap(work, range(samples)), samples)))
-    _init(*init, torch.get_num_threads())
-    return list(track_iter_progress((map(work, range(samples)), samples)))
+    job = partial(label_shard, config=args.config, options=args.cfg_options,
+                  checkpoint=args.checkpoint, split=args.split,
+                  out_dir=args.out_dir)
+    return sum(run_shards(job, samples, args.nproc), LabelQuality())
 
 
 def main() -> None:
@@ -166,17 +138,16 @@ def main() -> None:
         sys.exit(f'make_seeds: checkpoint {args.checkpoint} not found')
     cfg = load_config(args.config, args.cfg_options)
     try:
-        results = run(args, cfg)
+        quality = run(args, cfg)
     except WeakAnnotationError as e:
         sys.exit(f'\nmake_seeds: {e}')
-    seeds = np.concatenate([r[0] for r in results])
-    report = dict(samples=len(results), split=args.split,
+    report = dict(samples=quality.images, split=args.split,
                   checkpoint=args.checkpoint,
                   test_cfg=dict(cfg.model.get('test_cfg') or {}),
-                  labelled_fraction=round(float((seeds != 255).mean()), 4))
-    if all(r[1] is not None for r in results):
-        quality = seed_quality(seeds, np.concatenate([r[1] for r in results]))
-        report.update({k: round(v * 100, 2) for k, v in quality.items()})
+                  labelled_fraction=round(quality.labelled_fraction, 4))
+    if quality.fully_measured:
+        report.update(
+            {k: round(v * 100, 2) for k, v in quality.scores().items()})
     atomic_write_json(osp.join(args.out_dir, f'{args.split}_report.json'),
                       report, indent=2)
     print(json.dumps(report))

@@ -1,7 +1,6 @@
 """Quality of the training supervision against full masks (DSRG Fig. 4)."""
-import math
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 from mmengine.dist import all_gather_object, is_main_process
@@ -9,24 +8,15 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
-from mmseg_wsss.algorithms.region_growing import seed_quality
+from mmseg_wsss.algorithms.quality import supervision_quality
 from mmseg_wsss.utils import atomic_write_image
 from mmseg_wsss.visualization import overlay_labels
-
-
-def _quality(pairs: Sequence[tuple], ignore_index: int) -> Dict[str, float]:
-    """:func:`seed_quality` of the (labels, full mask) pairs pooled pixel-wise
-    (finite values only)."""
-    labels = np.concatenate([p[0].ravel() for p in pairs])
-    full = np.concatenate([p[1].ravel() for p in pairs])
-    return {k: v for k, v in seed_quality(labels, full, ignore_index).items()
-            if math.isfinite(v)}
 
 
 @HOOKS.register_module()
 class SupervisionQualityHook(Hook):
     """Every ``interval`` training iterations, the precision, recall and IoU
-    (:func:`~mmseg_wsss.algorithms.region_growing.seed_quality`) of the
+    (:func:`~mmseg_wsss.algorithms.quality.seed_quality`) of the
     batch's current supervision against its full masks, as in Fig. 4 of
     DSRG (§4.5): the evolution of the grown labels during training.
 
@@ -92,14 +82,14 @@ class SupervisionQualityHook(Hook):
         gathered = all_gather_object((labels, full, seeds))
         metrics = {
             f'supervision/{k}': v
-            for k, v in _quality(
+            for k, v in supervision_quality(
                 [p for lab, ful, _ in gathered for p in zip(lab, ful)],
                 self.ignore_index).items()
         }
         if seeds is not None:
             metrics.update({
                 f'seeds/{k}': v
-                for k, v in _quality(
+                for k, v in supervision_quality(
                     [p for _, ful, sd in gathered for p in zip(sd, ful)],
                     self.ignore_index).items()
             })
