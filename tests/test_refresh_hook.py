@@ -117,7 +117,8 @@ def test_refresh_serves_the_new_version(seeded_root, tmp_path, num_workers,
         dataset[0]['data_samples'].gt_pseudo_seg.data[0],
         read_map(str(v2 / '000.png')))
     meta = torch.load(work / 'iter_2.pth', map_location='cpu')['meta']
-    assert meta['pseudo_labels'] == dict(version=1, path=str(v1))
+    assert meta['pseudo_labels'] == dict(
+        version=1, path=str(v1), stream=dict(reloads=1, stream_start=2))
 
 
 def test_crash_mid_refresh_keeps_version_and_resume_restores_it(
@@ -254,7 +255,9 @@ def test_dsrg_config_trains_with_quality_and_refresh_hooks(
     assert sorted(os.listdir(labels)) == ['v1', 'v2']
     assert len(os.listdir(labels / 'v2')) == N_IMAGES
     meta = torch.load(work / 'iter_20.pth', map_location='cpu')['meta']
-    assert meta['pseudo_labels'] == dict(version=2, path=str(labels / 'v2'))
+    assert meta['pseudo_labels'] == dict(
+        version=2, path=str(labels / 'v2'),
+        stream=dict(reloads=2, stream_start=20))
 
     # +Retrain, step 1 from a checkpoint: the tool gives the hook's labels
     out = tmp_path / 'relabelled'

@@ -118,7 +118,7 @@ class LabelWriter:
         overlay; measure them."""
         if self.overlay_dir is not None:
             img = mmcv.imread(sample.img_path, 'color_ignore_orientation',
-                               channel_order='rgb')
+                              channel_order='rgb')
             panel = self.overlay(img, sample, labels, self.palette)
             atomic_write_image(osp.join(self.overlay_dir, name + '.png'),
                                panel[..., ::-1])

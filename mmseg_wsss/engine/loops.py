@@ -1,8 +1,11 @@
 """An iteration-based training loop whose training data can be reloaded."""
 import copy
 import itertools
-from typing import Iterator
+import random
+from typing import Iterator, Optional
 
+import numpy as np
+from mmengine.dist import get_rank
 from mmengine.runner import IterBasedTrainLoop
 from mmseg.registry import LOOPS
 from torch.utils.data import DataLoader
@@ -38,6 +41,15 @@ class WSSSIterBasedTrainLoop(IterBasedTrainLoop):
     loader. Use it as ``train_cfg = dict(type='WSSSIterBasedTrainLoop',
     max_iters=..., val_interval=...)``.
 
+    **Exact resume.** :meth:`state_dict` (``reloads``, and ``stream_start``,
+    the iteration whose batch was the first of the current data stream) is
+    what a checkpoint must keep (the refresh hook stores it in its meta);
+    :meth:`reload_data` with that state rebuilds the same stream. mmengine
+    advances a resumed loop's iterator by ``runner.iter`` batches before
+    training on: the iterator of a restored stream yields ``stream_start``
+    empty placeholders first, so the stream itself advances by ``iter -
+    stream_start``, exactly as far as the uninterrupted run had drawn it.
+
     Args:
         runner (Runner): The runner.
         dataloader (dict): Data loader config.
@@ -54,25 +66,48 @@ class WSSSIterBasedTrainLoop(IterBasedTrainLoop):
         super().__init__(runner, dataloader, max_iters, **kwargs)
         self.dataloader_cfg = copy.deepcopy(dataloader)
         self.reloads = 0
+        self.stream_start = 0
 
-    def reload_data(self) -> None:
-        """Serve the data of :attr:`dataloader_cfg` from the next batch on.
+    def state_dict(self) -> dict:
+        """What :meth:`reload_data` needs to rebuild the current stream."""
+        return dict(reloads=self.reloads, stream_start=self.stream_start)
+
+    def reload_data(self, state: Optional[dict] = None) -> None:
+        """Serve the data of :attr:`dataloader_cfg` from the next batch on
+        (``state=None``: a new stream, from the next iteration), or, with a
+        checkpoint's :meth:`state_dict`, the stream it was trained on.
 
         The current data loader and iterator are dropped first, which shuts
         their workers down (persistent ones included: torch stops them when
         the loader goes). The dataset, the sampler and the loader are then
         built as the runner built them, except that the ``k``-th reload
-        seeds them with ``runner.seed + k``: an ``InfiniteSampler`` starts
-        the deterministic stream of that seed (a resumed run that reloads
+        seeds them, and the process's ``random`` / ``numpy`` generators the
+        data transforms draw from, with ``runner.seed + k``: an
+        ``InfiniteSampler`` starts the deterministic stream of that seed (a resumed run that reloads
         at its start therefore does not replay the interrupted stream).
         Batches prefetched from the old loader are discarded; the new
         loader's workers start with the next batch.
         """
-        self.reloads += 1
+        if state is None:
+            self.reloads += 1
+            self.stream_start = self._iter + 1  # called after an iteration
+        else:
+            self.reloads = state['reloads']
+            self.stream_start = state['stream_start']
         self.dataloader_iterator = self.dataloader = None
         randomness = self.runner.cfg.get('randomness') or {}
+        diff_rank_seed = randomness.get('diff_rank_seed', False)
+        seed = self.runner.seed + self.reloads
+        # transforms run in this process (num_workers=0) draw from the
+        # global random / numpy generators: reseed them so that the stream
+        # depends on its seed only, as data workers' streams do
+        data_seed = seed + (get_rank() if diff_rank_seed else 0)
+        random.seed(data_seed)
+        np.random.seed(data_seed % 2**32)
         self.dataloader = self.runner.build_dataloader(
-            self.dataloader_cfg,
-            seed=self.runner.seed + self.reloads,
-            diff_rank_seed=randomness.get('diff_rank_seed', False))
+            self.dataloader_cfg, seed=seed, diff_rank_seed=diff_rank_seed)
         self.dataloader_iterator = endless_batches(self.dataloader)
+        if state is not None:  # consumed by mmengine's advance on resume
+            self.dataloader_iterator = itertools.chain(
+                itertools.repeat(None, self.stream_start),
+                self.dataloader_iterator)

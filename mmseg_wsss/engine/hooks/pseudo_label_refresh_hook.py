@@ -50,8 +50,11 @@ class PseudoLabelRefreshHook(Hook):
       (:meth:`~mmseg_wsss.engine.WSSSIterBasedTrainLoop.reload_data`), so
       persistent workers too serve the new labels from the next batch on.
     * **Resume**: checkpoints store ``meta['pseudo_labels'] = dict(version,
-      path)``; a resumed run (``runner.iter > 0``) trains on that version
-      and numbers the next one ``k + 1``.
+      path, stream)``; a resumed run (``runner.iter > 0``) trains on that
+      version, on the very data stream the interrupted run was drawing
+      (``stream``: the loop's state, see
+      :class:`~mmseg_wsss.engine.WSSSIterBasedTrainLoop`), so its weights
+      equal an uninterrupted run's; the next version is ``k + 1``.
     * **Distributed**: rank ``r`` labels images ``r, r + W, ...``; after a
       barrier rank 0 publishes the version; every rank then switches.
 
@@ -97,7 +100,8 @@ class PseudoLabelRefreshHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.version:
             checkpoint.setdefault('meta', {})[META_KEY] = dict(
-                version=self.version, path=self.path)
+                version=self.version, path=self.path,
+                stream=runner.train_loop.state_dict())
 
     def before_train(self, runner) -> None:
         if not isinstance(runner.train_loop, WSSSIterBasedTrainLoop):
@@ -114,7 +118,7 @@ class PseudoLabelRefreshHook(Hook):
                 raise FileNotFoundError(
                     f'pseudo labels v{version} of the checkpoint are gone '
                     f"(neither {self._loaded['path']} nor {path})")
-            self.use(runner, version, path)
+            self.use(runner, version, path, self._loaded.get('stream'))
 
     def after_train_iter(self,
                          runner,
@@ -154,11 +158,13 @@ class PseudoLabelRefreshHook(Hook):
                            f'({len(written)} maps from rank {rank})')
         return final
 
-    def use(self, runner, version: int, path: str) -> None:
+    def use(self, runner, version: int, path: str,
+            stream: Optional[dict] = None) -> None:
         """Point the training set at ``path``: the loop rebuilds its data
-        (and data workers) from the edited config."""
+        (and data workers) from the edited config, as a new stream or, on
+        resume, as the checkpoint's ``stream``."""
         loop = runner.train_loop
         inner_dataset_cfg(loop.dataloader_cfg)['data_prefix'][
             'pseudo_path'] = path
-        loop.reload_data()
+        loop.reload_data(stream)
         self.version, self.path = version, path
