@@ -52,6 +52,49 @@ def tiny_dsrg_model(grow: bool = True,
         **kwargs)
 
 
+def refresh_run_cfg(root: str, max_iters: int, interval: int = 2,
+                    at_end: bool = False, hooks=(), num_workers: int = 0,
+                    persistent: bool = False, shuffle: bool = False,
+                    flip: bool = False, lr: float = 0.01,
+                    momentum: float = 0.0) -> dict:
+    """A runner config: the tiny DSRG model trained for ``max_iters`` on the
+    seeds of ``root`` (:func:`write_seeds`) with PseudoLabelRefreshHook
+    (``interval``, ``at_end``) followed by ``hooks``, checkpoints every 2
+    iterations, seed 0."""
+    aug = [dict(type='WeakRandomFlip', prob=0.5)] if flip else []
+    return dict(
+        default_scope='mmseg',
+        model=tiny_dsrg_model(constrain_weight=0.0),
+        train_dataloader=dict(
+            batch_size=2, num_workers=num_workers,
+            persistent_workers=persistent,
+            sampler=dict(type='InfiniteSampler', shuffle=shuffle),
+            dataset=dict(
+                type='WeakSegDataset', data_root=root,
+                data_prefix=dict(img_path='img_dir/train',
+                                 pseudo_path='seeds/train'),
+                tags_file='weak/tags.json',
+                pipeline=[
+                    dict(type='LoadCheckedImageFromFile'),
+                    dict(type='LoadWeakAnnotations',
+                         annotations=['pseudo', 'tags']), *aug,
+                    dict(type='PackWeakSegInputs', target=None)
+                ])),
+        train_cfg=dict(type='WSSSIterBasedTrainLoop', max_iters=max_iters),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr,
+                                          momentum=momentum)),
+        default_hooks=dict(
+            logger=dict(type='LoggerHook', interval=1),
+            checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                            interval=2, max_keep_ckpts=-1)),
+        custom_hooks=[
+            dict(type='PseudoLabelRefreshHook', interval=interval,
+                 at_end=at_end), *hooks
+        ],
+        log_processor=dict(by_epoch=False),
+        randomness=dict(seed=0, deterministic=True))
+
+
 def write_seeds(root: str, sub: str = 'seeds/train') -> str:
     """Sparse seeds from the tiny dataset's full masks: every third pixel of
     each class's interior, 255 elsewhere."""

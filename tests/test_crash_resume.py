@@ -15,7 +15,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import REPO, write_tiny_dataset
-from dsrg_helpers import read_map, tiny_dsrg_model, write_seeds
+from dsrg_helpers import read_map, refresh_run_cfg, write_seeds
 from mmseg_wsss.utils.setup_env import REGISTRATION_MODULES
 
 pytestmark = pytest.mark.slow
@@ -28,42 +28,13 @@ def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('crash')
     root = write_tiny_dataset(str(tmp / 'tiny'), n=N_IMAGES)
     write_seeds(root)
-    cfg = Config(dict(
-        default_scope='mmseg',
-        custom_imports=dict(
-            imports=[*REGISTRATION_MODULES, 'kill_probe'],
-            allow_failed_imports=False),
-        runner_type='WSSSRunner',
-        model=tiny_dsrg_model(constrain_weight=0.0),
-        train_dataloader=dict(
-            batch_size=2, num_workers=0, persistent_workers=False,
-            # shuffled: a resumed run must see the same order
-            sampler=dict(type='InfiniteSampler', shuffle=True),
-            dataset=dict(
-                type='WeakSegDataset', data_root=root,
-                data_prefix=dict(img_path='img_dir/train',
-                                 pseudo_path='seeds/train'),
-                tags_file='weak/tags.json',
-                pipeline=[
-                    dict(type='LoadCheckedImageFromFile'),
-                    dict(type='LoadWeakAnnotations',
-                         annotations=['pseudo', 'tags']),
-                    dict(type='WeakRandomFlip', prob=0.5),
-                    dict(type='PackWeakSegInputs', target=None)
-                ])),
-        train_cfg=dict(type='WSSSIterBasedTrainLoop', max_iters=ITERS),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05,
-                                          momentum=0.9)),
-        default_hooks=dict(
-            logger=dict(type='LoggerHook', interval=1),
-            checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                            interval=2, max_keep_ckpts=-1)),
-        custom_hooks=[
-            dict(type='PseudoLabelRefreshHook', interval=2, at_end=False),
-            dict(type='KillAfterIterHook')
-        ],
-        log_processor=dict(by_epoch=False),
-        randomness=dict(seed=0, deterministic=True)))
+    # shuffled and flipped: a resumed run must see the same batches
+    cfg = refresh_run_cfg(root, ITERS, hooks=[dict(type='KillAfterIterHook')],
+                          shuffle=True, flip=True, lr=0.05, momentum=0.9)
+    cfg.update(custom_imports=dict(
+        imports=[*REGISTRATION_MODULES, 'kill_probe'],
+        allow_failed_imports=False), runner_type='WSSSRunner')
+    cfg = Config(cfg)
     config = str(tmp / 'crash_cfg.py')
     cfg.dump(config)
     full = tmp / 'full'

@@ -19,7 +19,7 @@ from mmengine.runner import Runner
 
 import mmseg_wsss.apis.labelling as labelling
 from conftest import REPO, write_tiny_dataset
-from dsrg_helpers import (ServedLabelsProbe, read_map, tiny_dsrg_model,
+from dsrg_helpers import (ServedLabelsProbe, read_map, refresh_run_cfg,
                           write_seeds)
 from mmseg_wsss.engine import PseudoLabelRefreshHook
 from mmseg_wsss.utils.setup_env import REGISTRATION_MODULES
@@ -38,43 +38,14 @@ def seeded_root(tmp_path) -> str:
 def _runner(root, work_dir, max_iters=4, interval=2, at_end=False,
             num_workers=0, persistent=False, load_from=None, resume=False,
             loop='WSSSIterBasedTrainLoop'):
-    cfg = Config(dict(
-        default_scope='mmseg',
-        custom_imports=dict(imports=list(REGISTRATION_MODULES)),
-        experiment_name=uuid.uuid4().hex,
-        work_dir=str(work_dir),
-        model=tiny_dsrg_model(constrain_weight=0.0),
-        train_dataloader=dict(
-            batch_size=2, num_workers=num_workers,
-            persistent_workers=persistent,
-            sampler=dict(type='InfiniteSampler', shuffle=False),
-            dataset=dict(
-                type='WeakSegDataset', data_root=root,
-                data_prefix=dict(img_path='img_dir/train',
-                                 pseudo_path='seeds/train'),
-                tags_file='weak/tags.json',
-                pipeline=[
-                    dict(type='LoadCheckedImageFromFile'),
-                    dict(type='LoadWeakAnnotations',
-                         annotations=['pseudo', 'tags']),
-                    dict(type='PackWeakSegInputs', target=None)
-                ])),
-        train_cfg=dict(type=loop, max_iters=max_iters),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        default_hooks=dict(
-            logger=dict(type='LoggerHook', interval=1),
-            checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                            interval=2, max_keep_ckpts=-1)),
-        custom_hooks=[
-            dict(type='PseudoLabelRefreshHook', interval=interval,
-                 at_end=at_end),
-            dict(type='ServedLabelsProbe')
-        ],
-        log_processor=dict(by_epoch=False),
-        randomness=dict(seed=0),
-        resume=resume,
-        load_from=load_from))
-    return Runner.from_cfg(cfg)
+    cfg = refresh_run_cfg(root, max_iters, interval, at_end,
+                          hooks=[dict(type='ServedLabelsProbe')],
+                          num_workers=num_workers, persistent=persistent)
+    cfg['train_cfg']['type'] = loop
+    cfg.update(custom_imports=dict(imports=list(REGISTRATION_MODULES)),
+               experiment_name=uuid.uuid4().hex, work_dir=str(work_dir),
+               resume=resume, load_from=load_from)
+    return Runner.from_cfg(Config(cfg))
 
 
 def _hook(runner, cls):
