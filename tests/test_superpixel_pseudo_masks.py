@@ -1,8 +1,12 @@
 """Scribble-to-superpixel pseudo-masks and wmIoU
 (mmseg_wsss.algorithms.superpixels / .quality, Centroid Loss paper Sec.
 IV-A / V-A)."""
+import os
+
+import cv2
 import numpy as np
 import pytest
+import torch
 
 from mmseg_wsss.algorithms.quality import (confusion_counts,
                                            miou_from_counts, weak_miou)
@@ -129,3 +133,45 @@ def test_pseudo_mask_from_scribbles_two_regions():
     # no wrong pixel: the IoU of each class is its coverage |pseudo==c|/|c|
     coverage = [(pseudo == c).sum() / (full == c).sum() for c in (0, 1)]
     assert weak_miou(pseudo, full, 2) == pytest.approx(np.mean(coverage))
+
+
+def test_superpixel_cache_is_exact_and_computes_once(tmp_path, monkeypatch):
+    """The pipeline's pseudo-masks with the cache equal a fresh SLICO
+    computation for every draw; each image is segmented once per process,
+    and an on-disk cache serves a new process (transform) without any."""
+    import mmseg_wsss.datasets.transforms.pseudo_labels as module
+    from mmseg.registry import DATASETS
+
+    from conftest import full_dataset_cfg, shared_root
+    calls = []
+    real = module.slico_superpixels
+
+    def counted(img, n_segments, **kwargs):
+        calls.append(img.shape)
+        return real(img, n_segments, **kwargs)
+
+    monkeypatch.setattr(module, 'slico_superpixels', counted)
+    pipeline = [
+        dict(type='LoadCheckedImageFromFile'),
+        dict(type='LoadWeakAnnotations', annotations=['scribble']),
+        dict(type='ScribbleSuperpixelPseudoMask', n_segments=50,
+             cache_dir=str(tmp_path / 'sp')),
+        dict(type='PackWeakSegInputs', target='pseudo'),
+    ]
+    ds = DATASETS.build(full_dataset_cfg(shared_root('neu_seg'),
+                                         pipeline=pipeline))
+    for _ in range(3):  # three epochs over 4 images
+        for i in range(4):
+            sample = ds[i]['data_samples']
+            img = cv2.imread(sample.img_path)[..., ::-1]
+            scr = cv2.imread(ds.get_data_info(i)['scribble_path'],
+                             cv2.IMREAD_UNCHANGED)
+            expect = pseudo_mask_from_scribbles(img.copy(), scr, 50, 4)
+            assert torch.equal(sample.gt_sem_seg.data[0],
+                               torch.from_numpy(expect.astype(np.int64)))
+    assert len(calls) == 4  # once per image, not once per draw
+    assert len(os.listdir(tmp_path / 'sp' / 'slico-v1' / 'n50')) == 4
+    fresh = DATASETS.build(full_dataset_cfg(shared_root('neu_seg'),
+                                            pipeline=pipeline))
+    fresh[0]
+    assert len(calls) == 4  # served from disk
