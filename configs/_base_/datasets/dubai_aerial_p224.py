@@ -25,9 +25,14 @@ test_pipeline = [
     dict(type='LoadWeakAnnotations', annotations=['full']),
     dict(type='PackWeakSegInputs', target='full'),
 ]
+# One data worker keeps up with training on 2 cores (bench/bench_profile.py:
+# the pipeline gives 700+ samples/s per worker, a step consumes <= 90), and
+# a second one would only compete with torch's threads for the cores; with
+# more cores or a GPU, raise num_workers until workers x samples/s per
+# worker exceeds the step's samples/s.
 train_dataloader = dict(
     batch_size=16,
-    num_workers=2,
+    num_workers=1,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
@@ -39,7 +44,7 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
-    num_workers=2,
+    num_workers=1,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
