@@ -30,7 +30,8 @@ from mmseg_wsss.utils.setup_env import REGISTRATION_MODULES
     *[(MODELS, loss) for loss in (
         'CentroidLoss', 'CentroidMSELoss', 'SeedLoss', 'BalancedSeedLoss',
         'ConstrainLoss', 'ProportionLoss', 'KeypointBCELoss', 'SizeLoss',
-        'SECSeedExpandLoss')],
+        'SECSeedExpandLoss', 'RelaxedBoundaryLoss')],
+    (MODELS, 'BENetHead'),
     (METRICS, 'WSSSIoUMetric'),
     (MODEL_WRAPPERS, 'WSSSDistributedDataParallel'),
     (RUNNERS, 'WSSSRunner'),

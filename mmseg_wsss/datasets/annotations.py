@@ -219,6 +219,10 @@ for _kind in (
                        'gt_pseudo_seg', class_map=True),
         AnnotationKind('inst_map', PIXEL, 'inst_map_path', 'gt_inst_map',
                        'gt_inst_seg', pad_value=0),
+        # BES boundary regions: 0 / 1 background / foreground non-boundary,
+        # 2 boundary, 255 uncertain (mmseg_wsss.algorithms.boundaries)
+        AnnotationKind('boundary', PIXEL, 'boundary_path', 'gt_boundary_map',
+                       'gt_boundary'),
         AnnotationKind('tags', IMAGE, 'tags_file', 'gt_tags', 'gt_tags',
                        read=_read_keyed_json, decode=_decode_tags,
                        to_results=_tags_results),

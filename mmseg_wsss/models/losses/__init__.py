@@ -1,10 +1,12 @@
 from .weak_losses import (BalancedSeedLoss, CentroidLoss, CentroidMSELoss,
                           ConstrainLoss, KeypointBCELoss, ProportionLoss,
-                          SECSeedExpandLoss, SeedLoss, SizeLoss, WeakLoss)
+                          RelaxedBoundaryLoss, SECSeedExpandLoss, SeedLoss,
+                          SizeLoss, WeakLoss)
 from .weighted_cross_entropy import WeightedCrossEntropyLoss
 
 __all__ = [
     'BalancedSeedLoss', 'CentroidLoss', 'CentroidMSELoss', 'ConstrainLoss',
-    'KeypointBCELoss', 'ProportionLoss', 'SECSeedExpandLoss', 'SeedLoss',
+    'KeypointBCELoss', 'ProportionLoss', 'RelaxedBoundaryLoss',
+    'SECSeedExpandLoss', 'SeedLoss',
     'SizeLoss', 'WeakLoss', 'WeightedCrossEntropyLoss'
 ]

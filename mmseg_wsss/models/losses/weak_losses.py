@@ -21,6 +21,7 @@ is in :mod:`.functional` and :mod:`.proportion_losses`.
 from typing import Optional, Tuple
 
 import torch.nn as nn
+import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
@@ -279,3 +280,56 @@ class SECSeedExpandLoss(_SoftmaxLoss):
         return (seed_loss(probs, labels, batch.ignore_index) +
                 expand_loss(probs, bounds[..., 0] > 0, self.q_fg, self.q_bg,
                             self.bg_index))
+
+
+@MODELS.register_module()
+class RelaxedBoundaryLoss(WeakLoss):
+    """The relaxed boundary classification loss of BES (eq. 4) for a
+    one-channel boundary head (:class:`~mmseg_wsss.models.BENetHead`):
+
+    ``L_B = - sum_{bry} W_i log P_i / |Phi_bry| - 1/2 (sum_{fg} log(1 - P_i)
+    / |Phi_c| + sum_{bg} log(1 - P_i) / |Phi_bg|)``
+
+    with ``P`` the boundary probability (sigmoid of the logit, at the input
+    size) and the three pixel sets read from ``target``, the synthesized
+    region map (``mmseg_wsss.algorithms.boundaries``: 2 = boundary, 1 =
+    foreground and 0 = background non-boundary, 255 = uncertain), each
+    pooled over the batch. A set without pixels contributes 0.
+
+    ``W_i = sqrt(P_i)`` relaxes boundary labels the network finds unlikely.
+    It is a weight, detached by default (``weight_grad=False``): with its
+    gradient, ``-sqrt(P) log P`` decreases as ``P`` falls below ``e^-2``,
+    so the boundary term would push low boundary probabilities further
+    down, against what the term asks for.
+
+    Args:
+        target (str): The region-map annotation. Defaults to 'boundary'.
+        weight_grad (bool): Back-propagate through ``W_i`` as well.
+    """
+    reads_labels = True
+
+    def __init__(self, target: str = 'boundary', weight_grad: bool = False,
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_boundary') -> None:
+        super().__init__(target, loss_weight, loss_name)
+        self.weight_grad = weight_grad
+
+    def check(self, decode_head: nn.Module) -> None:
+        if decode_head.out_channels != 1:
+            raise ValueError('RelaxedBoundaryLoss trains a one-channel '
+                             'boundary head (out_channels=1, e.g. BENetHead)')
+
+    def compute(self, batch) -> Tensor:
+        regions = batch.get(self.target)
+        logits = batch.logits[:, 0]
+        prob = logits.sigmoid()
+        weight = prob.sqrt() if self.weight_grad else prob.sqrt().detach()
+
+        def set_mean(values: Tensor, members: Tensor) -> Tensor:
+            members = members & batch.valid
+            return (values * members).sum() / members.sum().clamp_min(1)
+
+        boundary = set_mean(-weight * F.logsigmoid(logits), regions == 2)
+        not_boundary = -F.logsigmoid(-logits)
+        return boundary + 0.5 * (set_mean(not_boundary, regions == 1) +
+                                 set_mean(not_boundary, regions == 0))
