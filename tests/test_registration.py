@@ -32,6 +32,7 @@ from mmseg_wsss.utils.setup_env import REGISTRATION_MODULES
         'ConstrainLoss', 'ProportionLoss', 'KeypointBCELoss', 'SizeLoss',
         'SECSeedExpandLoss')],
     (METRICS, 'WSSSIoUMetric'),
+    (METRICS, 'BoundaryMetric'),
     (MODEL_WRAPPERS, 'WSSSDistributedDataParallel'),
     (RUNNERS, 'WSSSRunner'),
 ])
