@@ -33,6 +33,7 @@ from mmseg_wsss.utils.setup_env import REGISTRATION_MODULES
         'SECSeedExpandLoss', 'RelaxedBoundaryLoss')],
     (MODELS, 'BENetHead'),
     (METRICS, 'WSSSIoUMetric'),
+    (METRICS, 'BoundaryMetric'),
     (MODEL_WRAPPERS, 'WSSSDistributedDataParallel'),
     (RUNNERS, 'WSSSRunner'),
 ])

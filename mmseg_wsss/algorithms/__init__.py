@@ -1,4 +1,10 @@
 """Framework-free algorithms (no mmseg / torch imports here)."""
+from .boundaries import (REGION_BG, REGION_BOUNDARY, REGION_FG, UNCERTAIN,
+                         BoundaryCounts, BoundaryPRF, boundary_counts,
+                         boundary_prf, gt_boundaries, prf_from_counts,
+                         refine_localization_crf,
+                         synthesize_boundary_labels,
+                         synthesize_boundary_regions, threshold_localization)
 from .quality import (LabelQuality, confusion_counts, miou_from_counts,
                       seed_quality, supervision_quality, weak_miou)
 from .region_growing import cam_seeds, grow_seeds, grow_seeds_batch
@@ -6,8 +12,12 @@ from .weak_labels import (class_proportions, image_tags, simulate_points,
                           simulate_scribbles)
 
 __all__ = [
-    'LabelQuality', 'confusion_counts', 'miou_from_counts', 'seed_quality',
-    'supervision_quality', 'weak_miou', 'cam_seeds', 'grow_seeds',
-    'grow_seeds_batch', 'class_proportions', 'image_tags', 'simulate_points',
-    'simulate_scribbles'
+    'REGION_BG', 'REGION_BOUNDARY', 'REGION_FG', 'UNCERTAIN',
+    'BoundaryCounts', 'BoundaryPRF', 'boundary_counts', 'boundary_prf',
+    'gt_boundaries', 'prf_from_counts', 'refine_localization_crf',
+    'synthesize_boundary_labels', 'synthesize_boundary_regions',
+    'threshold_localization', 'LabelQuality', 'confusion_counts',
+    'miou_from_counts', 'seed_quality', 'supervision_quality', 'weak_miou',
+    'cam_seeds', 'grow_seeds', 'grow_seeds_batch', 'class_proportions',
+    'image_tags', 'simulate_points', 'simulate_scribbles'
 ]
