@@ -1,4 +1,8 @@
-"""Framework-free algorithms (no mmseg / torch imports here)."""
+"""Framework-free algorithms (no mmseg / torch imports here).
+
+The random walk of BES is imported from its module,
+``mmseg_wsss.algorithms.random_walk``, whose main function has its name.
+"""
 from .boundaries import (REGION_BG, REGION_BOUNDARY, REGION_FG, UNCERTAIN,
                          BoundaryCounts, BoundaryPRF, boundary_counts,
                          boundary_prf, gt_boundaries, prf_from_counts,
