@@ -4,7 +4,6 @@ IRN's discrete paths, self-loops, 2^8 steps, padding with boundary 1,
 background score 0.25), against hand-computed cases and the dense
 ``(HW)^2`` reference of ``random_walk_reference`` (IRN's ``T^(2^k)`` by
 repeated squaring)."""
-import importlib
 import time
 import tracemalloc
 
@@ -13,12 +12,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import mmseg_wsss.algorithms.random_walk as rw
 from random_walk_reference import (dense_affinity, dense_affinity_from,
                                    dense_power, dense_random_walk, irn_offsets,
                                    irn_path)
-
-# the module: the package's attribute ``random_walk`` is the function
-rw = importlib.import_module('mmseg_wsss.algorithms.random_walk')
 
 
 def _boundary(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
