@@ -23,7 +23,7 @@ from mmseg_wsss.models.decode_heads import CAMHead
 from mmseg_wsss.models.utils import cam_maps, grad_cam, normalise_cams
 
 PY = sys.executable
-CONFIG = osp.join(REPO, 'configs/wsss/cam_r18_neu_seg.py')
+CONFIG = osp.join(REPO, 'configs/dsrg/cam_r18-d8_1k_neu-seg-160x160.py')
 
 
 def _head(**kwargs):

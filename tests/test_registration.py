@@ -37,7 +37,8 @@ def test_registered(registry, name):
 
 
 def test_configs_load_package_and_build_model():
-    cfg = Config.fromfile(osp.join(REPO, 'configs/wsss/pce_unet_neu_seg.py'))
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/centroid/pce_unet-s4_2k_neu-seg-128x128.py'))
     assert cfg.custom_imports['imports'] == ['mmseg_wsss']
     model = MODELS.build(cfg.model)
     out = model(torch.zeros(1, 3, 64, 64), mode='tensor')

@@ -1,6 +1,6 @@
-# Upper baseline (full masks) on magnetic_tile: full_unet_corrosion.py's network,
-# pipeline and schedule, with this dataset's root and 6 classes.
-_base_ = './full_unet_corrosion.py'
+# Centroid Loss (G3-N) on magnetic-tile defects (6 classes), width-20
+# scribbles + SUP80 pseudo-masks.
+_base_ = './centroid_attention-unet-s5_1k_neu-seg-128x128.py'
 data_root = '../shared/data/magnetic_tile'
 train_dataloader = dict(dataset=dict(data_root=data_root))
 val_dataloader = dict(dataset=dict(data_root=data_root))
