@@ -76,7 +76,7 @@ def main() -> None:
     net = [f'model.backbone.base_channels={b}',
            f'model.decode_head.in_channels={b}',
            f'model.decode_head.channels={b}',
-           f'model.centroid_head.in_channels={16 * b}']
+           f'model.steps.0.head.in_channels={16 * b}']
     for ds in args.datasets:
         root = osp.join(SHARED_DATA, ds)
         base = dataset_options(ds, args.iters) + net + [
