@@ -1,5 +1,7 @@
 """Components live in MMSeg's registries and configs load the package."""
+import glob
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -9,7 +11,11 @@ from mmengine.structures import PixelData
 from mmseg.registry import DATASETS, METRICS, MODELS, TRANSFORMS
 from mmseg.structures import SegDataSample
 
-from conftest import REPO
+from conftest import REPO, SHARED_SETS
+
+CONFIGS = sorted(
+    c for c in glob.glob(osp.join(REPO, 'configs', '*', '*.py'))
+    if osp.basename(osp.dirname(c)) != '_base_')
 
 
 @pytest.mark.parametrize('registry,name', [
@@ -43,6 +49,25 @@ def test_configs_load_package_and_build_model():
     model = MODELS.build(cfg.model)
     out = model(torch.zeros(1, 3, 64, 64), mode='tensor')
     assert out.shape == (1, 4, 64, 64)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_every_config_loads_reads_data_and_builds(path):
+    """configs/<method>/{method}_{network}_{iterations}_{set}-{crop}.py
+    (MMSeg's pattern) reads data/<set> relative to the repository, as MMSeg
+    configs do (the shared sets are linked there by conftest; tiled and
+    demo sets are made there by the tools), and its model builds."""
+    name = osp.basename(path)
+    assert re.fullmatch(r'[a-z-]+_[a-z0-9-]+_\d+k_[a-z-]+-\d+x\d+\.py', name)
+    assert name.split('_')[0].split('-')[0] in (
+        osp.basename(osp.dirname(path)), 'pce', 'full', 'cam')
+    cfg = Config.fromfile(path)
+    for split in ('train', 'val', 'test'):
+        root = cfg[f'{split}_dataloader'].dataset.data_root
+        assert root.startswith('data/'), (split, root)
+        if osp.basename(root) in SHARED_SETS:
+            assert osp.isdir(osp.join(REPO, root)), (split, root)
+    MODELS.build(cfg.model)
 
 
 def test_metric_f1_is_harmonic_mean_of_mean_precision_and_recall():

@@ -2,7 +2,7 @@
 # steel defects (4 classes), width-20 scribbles + SUP80 pseudo-masks (the
 # paper uses 80 superpixels for its quality-control task).
 _base_ = './centroid_attention-unet-s5_1k_demo-corrosion-128x128.py'
-data_root = '../shared/data/neu_seg'
+data_root = 'data/neu_seg'
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadWeakAnnotations', annotations=['scribble']),

@@ -5,7 +5,7 @@
 # their top-20% regions overlap (ties go to the highest normalised CAM); a smaller
 # model.test_cfg.fg_fraction gives sparser, more precise seeds.
 _base_ = './cam_r18-d8_1k_neu-seg-160x160.py'
-data_root = '../shared/data/camvid'
+data_root = 'data/camvid'
 model = dict(decode_head=dict(num_classes=11, bg_index=None))
 train_dataloader = dict(dataset=dict(data_root=data_root))
 val_dataloader = dict(dataset=dict(data_root=data_root))

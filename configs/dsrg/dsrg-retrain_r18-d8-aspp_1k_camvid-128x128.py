@@ -6,7 +6,7 @@
 #   2. python tools/train.py \
 #          configs/dsrg/dsrg-retrain_r18-d8-aspp_1k_camvid-128x128.py
 _base_ = './dsrg-retrain_r18-d8-aspp_1k_neu-seg-128x128.py'
-data_root = '../shared/data/camvid'
+data_root = 'data/camvid'
 dsrg_labels = '{{ fileDirname }}/../../work_dirs/dsrg_r18-d8-aspp_1k_camvid-128x128/pseudo_labels/v1'  # noqa: E501
 model = dict(decode_head=dict(num_classes=11))
 train_dataloader = dict(

@@ -17,7 +17,7 @@ _base_ = [
     '../_base_/models/r18_aspp.py', '../_base_/datasets/seeds_tags.py',
     '../_base_/wsss_runtime.py', '../_base_/schedules/adamw_1k.py'
 ]
-data_root = '../shared/data/neu_seg'
+data_root = 'data/neu_seg'
 dsrg_labels = '{{ fileDirname }}/../../work_dirs/dsrg_r18-d8-aspp_1k_neu-seg-128x128/pseudo_labels/v1'  # noqa: E501
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),

@@ -13,7 +13,7 @@
 #       W/iter_1000.pth data/camvid_seeds --split train
 # "+Retrain": dsrg-retrain_r18-d8-aspp_1k_camvid-128x128.py.
 _base_ = './dsrg_r18-d8-aspp_1k_neu-seg-128x128.py'
-data_root = '../shared/data/camvid'
+data_root = 'data/camvid'
 seed_dir = '{{ fileDirname }}/../../data/camvid_seeds/train'
 model = dict(
     decode_head=dict(num_classes=11),

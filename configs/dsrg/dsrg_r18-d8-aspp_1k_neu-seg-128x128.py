@@ -22,7 +22,7 @@ _base_ = [
     '../_base_/models/r18_aspp.py', '../_base_/datasets/seeds_tags.py',
     '../_base_/wsss_runtime.py', '../_base_/schedules/adamw_1k.py'
 ]
-data_root = '../shared/data/neu_seg'
+data_root = 'data/neu_seg'
 seed_dir = '{{ fileDirname }}/../../data/neu_seg_seeds/train'
 # l = l_seed + l_boundary (eq. 2): the balanced seeding loss (eq. 1) on the
 # seeds grown online by DSRG(S, H) + SEC's constrain loss; the head's own
