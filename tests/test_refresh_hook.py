@@ -224,6 +224,7 @@ def _scalars(work_dir):
     return path
 
 
+@pytest.mark.slow
 def test_dsrg_config_trains_with_quality_and_refresh_hooks(
         seeded_root, tmp_path):
     """The DSRG neu_seg config on the tiny set through tools/train.py
@@ -282,6 +283,7 @@ def test_dsrg_config_trains_with_quality_and_refresh_hooks(
             r['supervision/recall'])
 
 
+@pytest.mark.slow
 def test_two_process_gloo_refresh(seeded_root, tmp_path):
     """tools/dist_train.sh, 2 gloo processes: each rank labels half of the
     images, rank 0 publishes v1 complete, both ranks then train on it; the

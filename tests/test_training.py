@@ -12,6 +12,10 @@ import torch
 
 from conftest import REPO, shared_root
 
+# every test here trains through tools/*.py (minutes): the fast loop,
+# pytest -m "not slow", leaves them out
+pytestmark = pytest.mark.slow
+
 PY = sys.executable
 PCE_NEU = 'configs/centroid/pce_unet-s4_2k_neu-seg-128x128.py'
 PCE_DEMO = 'configs/centroid/pce_unet-s4_2k_demo-corrosion-128x128.py'
