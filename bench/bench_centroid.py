@@ -23,9 +23,14 @@ from common import (REPO, RESULTS, SHARED_DATA, dataset_options,
                     last_run_json, print_table, run_tool, save_json,
                     train_iter_times)
 
+# the recipes on the demo set; --cfg-options move them to each dataset
+E_FULL = 'configs/centroid/full_attention-unet-s5_1k_demo-corrosion-128x128.py'
+OFFLINE = ('configs/centroid/'
+           'centroid-offline_attention-unet-s5_1k_demo-corrosion-128x128.py')
 # row name -> (cfg-options, superpixels or None for E-FULL)
 GROUPS = {
-    # loss_weak: 0 = Lcen, 1 = Lmse (configs/_base_/models/attention_unet_centroid.py)
+    # loss_weak: 0 = Lcen, 1 = Lmse
+    # (configs/_base_/models/attention_unet_centroid.py)
     'G1': ['model.loss_weak.0.loss_weight=0',
            'model.loss_weak.1.loss_weight=0'],  # pCE (eq. 2)
     'G2': ['model.loss_weak.1.loss_weight=0'],  # pCE + Lcen
@@ -71,7 +76,7 @@ def main() -> None:
     net = [f'model.backbone.base_channels={b}',
            f'model.decode_head.in_channels={b}',
            f'model.decode_head.channels={b}',
-           f'model.centroid_head.in_channels={16 * b}']
+           f'model.steps.0.head.in_channels={16 * b}']
     for ds in args.datasets:
         root = osp.join(SHARED_DATA, ds)
         base = dataset_options(ds, args.iters) + net + [
@@ -80,9 +85,9 @@ def main() -> None:
             extra, sup = ROWS[row]
             wmiou = 100.0
             if sup is None:
-                cfg, opts = 'configs/wsss/full_attention_unet_corrosion.py', []
+                cfg, opts = E_FULL, []
             else:
-                cfg = 'configs/wsss/centroid_offline_corrosion.py'
+                cfg = OFFLINE
                 pseudo_dir, wmiou = make_pseudo(root, sup)
                 opts = extra + ['train_dataloader.dataset.data_prefix.'
                                 f'pseudo_path={pseudo_dir}']

@@ -50,7 +50,9 @@ def _batch(n: int, size: int, num_classes: int = 2):
 
 def step_times(steps: int, batch: int, size: int) -> dict:
     setup_mmseg_wsss()
-    cfg = Config.fromfile(osp.join(REPO, 'configs/wsss/centroid_corrosion.py'))
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/centroid',
+        'centroid_attention-unet-s5_1k_demo-corrosion-128x128.py'))
     models = {}
     for name, lam in (('pCE', 0.0), ('pCE+Lcen+Lmse', 1.0)):
         torch.manual_seed(0)

@@ -1,14 +1,16 @@
 """DSRG (paper 001_3db5c5196e8e9aa2) on this CPU in the shape of its Table 2,
 per dataset (neu_seg: class 0 background; camvid: no background class):
 
-1. the CAM classifier (``cam_r18_<ds>.py``) trained on the image tags and
-   its seed cues for the train split (``tools/dataset/make_seeds.py``), with
-   their precision / recall / IoU against the full masks;
+1. the CAM classifier (``configs/dsrg/cam_r18-d8_1k_<ds>-160x160.py``)
+   trained on the image tags and its seed cues for the train split
+   (``tools/dataset/make_seeds.py``), with their precision / recall / IoU
+   against the full masks;
 2. the rows, same network and schedule, each trained from scratch and tested
    on the val split (mIoU, mPrec, mRec, F1, seconds per iteration, mIoU over
    the ``full`` row's): ``seeds`` (SEC seed loss on the static seeds),
    ``+BSL`` (balanced seeding loss), ``+DSRG`` (growing + BSL + CRF boundary
-   loss: ``dsrg_r18_aspp_<ds>.py``), ``+Retrain`` (the retrain config on the
+   loss: ``dsrg_r18-d8-aspp_1k_<ds>-128x128.py``), ``+Retrain`` (the retrain
+   config ``dsrg-retrain_r18-d8-aspp_1k_<ds>-128x128.py`` on the
    labels that the +DSRG run writes at its end) and ``full`` (the retrain
    config on the full masks);
 3. the +DSRG run's supervision quality along training (Fig. 4): precision /
@@ -51,21 +53,26 @@ from common import (REPO, RESULTS, SHARED_DATA, dataset_options,
                     run_tool, save_json, setup_mmseg_wsss, train_iter_times,
                     train_scalars)
 
-# row -> (config prefix, cfg-options, labels trained on)
+# configs/dsrg/ by kind, ``{ds}`` the dataset as in the file names
+CONFIGS = dict(cam='cam_r18-d8_1k_{ds}-160x160.py',
+               dsrg='dsrg_r18-d8-aspp_1k_{ds}-128x128.py',
+               retrain='dsrg-retrain_r18-d8-aspp_1k_{ds}-128x128.py')
+# row -> (config kind, cfg-options, labels trained on)
 ROWS = {
-    'seeds': ('dsrg_r18_aspp', ['model.steps=[]', 'model.loss_weak.0.target=pseudo',
-                                'model.loss_weak.0.bg_index=None'], 'seeds'),
-    '+BSL': ('dsrg_r18_aspp', ['model.steps=[]',
-                               'model.loss_weak.0.target=pseudo'], 'seeds'),
-    '+DSRG': ('dsrg_r18_aspp', [], 'seeds'),
-    '+Retrain': ('dsrg_r18_aspp_retrain', [], 'dsrg'),
-    'full': ('dsrg_r18_aspp_retrain', [], 'full'),
+    'seeds': ('dsrg', ['model.steps=[]', 'model.loss_weak.0.target=pseudo',
+                       'model.loss_weak.0.bg_index=None'], 'seeds'),
+    '+BSL': ('dsrg', ['model.steps=[]',
+                      'model.loss_weak.0.target=pseudo'], 'seeds'),
+    '+DSRG': ('dsrg', [], 'seeds'),
+    '+Retrain': ('retrain', [], 'dsrg'),
+    'full': ('retrain', [], 'full'),
 }
 METRICS = ('mIoU', 'mPrec', 'mRec', 'F1')
 
 
-def config(prefix: str, ds: str) -> str:
-    return f'configs/wsss/{prefix}_{ds}.py'
+def config(kind: str, ds: str) -> str:
+    """The ``kind`` config of dataset ``ds`` (``neu_seg``, ``camvid``)."""
+    return 'configs/dsrg/' + CONFIGS[kind].format(ds=ds.replace('_', '-'))
 
 
 def network(b: int, aspp: bool) -> Dict[str, int]:
@@ -120,7 +127,7 @@ def train_test(cfg: str, work: str, opts: List[str]) -> dict:
 
 def make_seeds(ds: str, work: str, opts: List[str]) -> dict:
     """CAM training + seeds of the train split, and their report."""
-    cfg = config('cam_r18', ds)
+    cfg = config('cam', ds)
     ckpt = trained(cfg, osp.join(work, 'cam'), opts)
     out = osp.join(work, 'seeds')
     if not osp.isfile(osp.join(out, 'train_report.json')):
@@ -155,7 +162,7 @@ def run_dataset(ds: str, args: argparse.Namespace, work: str, out: dict,
                   dsrg=osp.join(work, 'row_dsrg', 'pseudo_labels', 'v1'),
                   full=osp.join(SHARED_DATA, ds, 'ann_dir', 'train'))
     for row in args.rows:
-        prefix, extra, source = ROWS[row]
+        kind, extra, source = ROWS[row]
         if not osp.isdir(labels[source]):
             sys.exit(f'{row}: no labels in {labels[source]} (train +DSRG)')
         row_opts = opts + cli(network(b, True)) + extra + [
@@ -163,7 +170,7 @@ def run_dataset(ds: str, args: argparse.Namespace, work: str, out: dict,
             f'train_dataloader.dataset.data_prefix.pseudo_path='
             f'{labels[source]}']
         row_work = osp.join(work, 'row_' + row.lstrip('+').lower())
-        out['rows'][row] = train_test(config(prefix, ds), row_work, row_opts)
+        out['rows'][row] = train_test(config(kind, ds), row_work, row_opts)
         if row == '+DSRG':
             out['quality'] = quality_curve(row_work)
         print(ds, row, json.dumps(out['rows'][row]), flush=True)
@@ -175,7 +182,7 @@ def speed(b: int, steps: int, work: str) -> dict:
     same network, both from the +DSRG run's weights when trained (growing
     costs more on a confident network), on one real neu_seg batch of the
     DSRG train pipeline."""
-    cfg = Config.fromfile(osp.join(REPO, config('dsrg_r18_aspp', 'neu_seg')))
+    cfg = Config.fromfile(osp.join(REPO, config('dsrg', 'neu_seg')))
     cfg.merge_from_dict({
         **network(b, True),
         'train_dataloader.dataset.data_root': osp.join(SHARED_DATA, 'neu_seg'),

@@ -24,7 +24,8 @@ def main() -> None:
         opts = dataset_options(ds, args.iters)
         res = {}
         for sup in ('pce', 'full'):
-            cfg = f'configs/wsss/{sup}_unet_{ds}.py'
+            cfg = (f'configs/centroid/{sup}_unet-s4_2k_'
+                   f'{ds.replace("_", "-")}-128x128.py')
             work = osp.join(RESULTS, 'work_dirs', f'{sup}_{ds}')
             res[sup] = train_and_test(cfg, work, opts)
             bs = 8

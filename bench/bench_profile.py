@@ -38,12 +38,14 @@ from common import (REPO, SHARED_DATA, interleaved_step_times, print_table,
                     save_json, setup_mmseg_wsss)
 
 CONFIGS = {
-    'Centroid (headline)': ('configs/wsss/centroid_corrosion.py', {}),
-    'DSRG': ('configs/wsss/dsrg_r18_aspp_neu_seg.py', {
+    'Centroid (headline)': (
+        'configs/centroid/'
+        'centroid_attention-unet-s5_1k_demo-corrosion-128x128.py', {}),
+    'DSRG': ('configs/dsrg/dsrg_r18-d8-aspp_1k_neu-seg-128x128.py', {
         'data_root': osp.join(SHARED_DATA, 'neu_seg'),
         'pseudo_path': 'weak/scribbles_w5/train'
     }),
-    'SPSS': ('configs/wsss/spss_dubai_aerial.py', {}),
+    'SPSS': ('configs/spss/spss_unet-s5_1k_dubai-aerial-112x112.py', {}),
 }
 
 

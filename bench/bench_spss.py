@@ -39,18 +39,22 @@ DATA = dict(dubai_aerial=('dubai_aerial_p224', 224),
             isbi_em=('isbi_em_p256', 256))
 NOISE = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
 CLUSTERS = (100, 50, 20, 10, 5)
-# row -> (dataset, config, degradation arguments or None, schedule); the
-# noise and cluster tables share a shorter schedule with their own clean row
+FULL_DUBAI = 'full_unet-s5_1k_dubai-aerial-112x112'
+SPSS_DUBAI = 'spss_unet-s5_1k_dubai-aerial-112x112'
+# row -> (dataset, config in configs/spss/, degradation arguments or None,
+# schedule); the noise and cluster tables share a shorter schedule with
+# their own clean row
 ROWS = {
-    'dubai/FULL': ('dubai_aerial', 'full_unet5_dubai_aerial', None, 'main'),
-    'dubai/SPSS': ('dubai_aerial', 'spss_dubai_aerial', None, 'main'),
-    'dubai/sens-clean': ('dubai_aerial', 'spss_dubai_aerial', None, 'sens'),
-    **{f'dubai/noise{s}': ('dubai_aerial', 'spss_dubai_aerial',
+    'dubai/FULL': ('dubai_aerial', FULL_DUBAI, None, 'main'),
+    'dubai/SPSS': ('dubai_aerial', SPSS_DUBAI, None, 'main'),
+    'dubai/sens-clean': ('dubai_aerial', SPSS_DUBAI, None, 'sens'),
+    **{f'dubai/noise{s}': ('dubai_aerial', SPSS_DUBAI,
                            ['--noise', str(s)], 'sens') for s in NOISE},
-    **{f'dubai/K{k}': ('dubai_aerial', 'spss_dubai_aerial',
+    **{f'dubai/K{k}': ('dubai_aerial', SPSS_DUBAI,
                        ['--clusters', str(k)], 'sens') for k in CLUSTERS},
-    'em/FULL': ('isbi_em', 'full_unet5_isbi_em', None, 'em'),
-    'em/SPSS+': ('isbi_em', 'spss_plus_isbi_em', None, 'em'),
+    'em/FULL': ('isbi_em', 'full_unet-s5_1k_isbi-em-256x256', None, 'em'),
+    'em/SPSS+': ('isbi_em', 'spss-plus_unet-s5_1k_isbi-em-256x256', None,
+                 'em'),
 }
 # the paper reports three trainings of each model: repeats of the main rows
 ROWS.update({f'{row}#{i}': ROWS[row] for row in ('dubai/FULL', 'dubai/SPSS')
@@ -87,7 +91,7 @@ def run_row(row: str, iters: dict) -> dict:
                         osp.join(root, 'weak', 'proportions.json'), props,
                         *degrade], cwd=REPO, check=True, capture_output=True)
         opts.append(f'train_dataloader.dataset.proportions_file={props}')
-    m, iter_s, rss = train_then_test(f'configs/wsss/{config}.py', work, opts)
+    m, iter_s, rss = train_then_test(f'configs/spss/{config}.py', work, opts)
     rec = dict(row=row, mIoU=m['mIoU'], aAcc=m['aAcc'], mAcc=m['mAcc'],
                iter_s=iter_s, peak_rss_mib=rss, per_class={})
     for key, value in m.items():
@@ -124,9 +128,8 @@ def step_times(steps: int, batch: int, size: int) -> dict:
     network, interleaved in one process."""
     setup_mmseg_wsss()
     models = {}
-    for name, config in (('pixel CE', 'full_unet5_dubai_aerial'),
-                         ('SPSS', 'spss_dubai_aerial')):
-        cfg = Config.fromfile(osp.join(REPO, 'configs/wsss', config + '.py'))
+    for name, config in (('pixel CE', FULL_DUBAI), ('SPSS', SPSS_DUBAI)):
+        cfg = Config.fromfile(osp.join(REPO, 'configs/spss', config + '.py'))
         torch.manual_seed(0)
         model = MODELS.build(cfg.model)
         models[name] = (model, torch.optim.Adam(model.parameters(), 1e-3))

@@ -10,9 +10,13 @@ import time
 from typing import Dict, List, Sequence, Tuple
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED_DATA = os.environ.get(
-    'MMSEG_WSSS_DATA', osp.join(osp.dirname(REPO), 'shared', 'data'))
+sys.path.insert(0, osp.join(REPO, 'tools', 'dataset'))
+from link_shared_data import SHARED_DATA, link_shared_data  # noqa: E402
+
 RESULTS = osp.join(REPO, 'bench', 'results')
+# the configs' data/<set> roots point at the shared sets where data/ lacks
+# them (the benchmarks also pass SHARED_DATA/<set> as --cfg-options)
+link_shared_data()
 
 
 def dataset_options(dataset: str, iters: int) -> List[str]:

@@ -3,14 +3,17 @@ written on the fly (for bad-input cases)."""
 import json
 import os
 import os.path as osp
+import sys
 
 import cv2
 import numpy as np
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED_DATA = os.environ.get(
-    'MMSEG_WSSS_DATA', osp.join(osp.dirname(REPO), 'shared', 'data'))
+# tools/dataset's modules (the data-link helper, the demo-set generator)
+sys.path.insert(0, osp.join(REPO, 'tools', 'dataset'))
+from link_shared_data import SHARED_DATA, link_shared_data  # noqa: E402
+
 SHARED_SETS = ('neu_seg', 'magnetic_tile', 'dubai_aerial', 'isbi_em',
                'camvid', 'coco128')
 
@@ -22,6 +25,13 @@ def _mmseg_scope():
     from mmseg_wsss.utils import register_all_modules, setup_env
     register_all_modules()
     setup_env()
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _shared_data_links():
+    """The configs' data/<set> roots (relative to the repository, which
+    the tools run in) point at the shared sets where data/ lacks them."""
+    link_shared_data()
 
 
 def shared_root(name: str) -> str:

@@ -23,7 +23,7 @@ from mmseg_wsss.models.decode_heads import CAMHead
 from mmseg_wsss.models.utils import cam_maps, grad_cam, normalise_cams
 
 PY = sys.executable
-CONFIG = osp.join(REPO, 'configs/wsss/cam_r18_neu_seg.py')
+CONFIG = osp.join(REPO, 'configs/dsrg/cam_r18-d8_1k_neu-seg-160x160.py')
 
 
 def _head(**kwargs):
@@ -201,6 +201,7 @@ def _make_seeds(cfg_path, ckpt, out, *extra):
          str(out), *extra], cwd=REPO, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_make_seeds_tool_report_resume_and_bad_input(tmp_path):
     root = write_tiny_dataset(str(tmp_path / 'tiny'))
     cfg = Config.fromfile(CONFIG)
@@ -300,6 +301,7 @@ def _write_tag_dataset(root, n=8, size=32):
     return root
 
 
+@pytest.mark.slow
 def test_training_decreases_the_classification_loss(tmp_path):
     root = _write_tag_dataset(str(tmp_path / 'squares'))
     work = tmp_path / 'work'

@@ -16,8 +16,11 @@ from mmseg_wsss.models.backbones.attention_unet import AttentionGate
 from mmseg_wsss.models.utils import crf_probs
 
 
-def _cfg(name='centroid_corrosion.py', **options):
-    cfg = Config.fromfile(osp.join(REPO, 'configs/wsss', name))
+HEADLINE = 'centroid_attention-unet-s5_1k_demo-corrosion-128x128.py'
+
+
+def _cfg(name=HEADLINE, **options):
+    cfg = Config.fromfile(osp.join(REPO, 'configs/centroid', name))
     cfg.merge_from_dict(options)
     return cfg
 
@@ -146,7 +149,7 @@ def test_test_time_crf_gives_distributions():
 
 
 def test_mixing_with_mmseg_resnet_and_fcn():
-    cfg = _cfg('centroid_r18-d8_fcn_corrosion.py',
+    cfg = _cfg('centroid_r18-d8-fcn_1k_demo-corrosion-128x128.py',
                **{'model.backbone.init_cfg': None})
     model = MODELS.build(cfg.model)
     assert type(model.backbone).__name__ == 'ResNetV1c'

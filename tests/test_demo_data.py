@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo dataset (mmseg_wsss.datasets.demo_corrosion)."""
+"""Tests of the synthetic demo dataset (tools/dataset/demo_corrosion.py)."""
 import json
 import os
 import os.path as osp
@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mmseg_wsss.datasets.demo_corrosion import make_demo_corrosion
+from demo_corrosion import make_demo_corrosion  # tools/dataset (conftest)
 
 WIDTHS = (2, 5, 10, 20)
 WEAK_DIRS = [f'scribbles_w{w}' for w in WIDTHS] + ['points']

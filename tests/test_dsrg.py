@@ -195,10 +195,11 @@ def test_bad_configuration_and_missing_seeds():
 @pytest.mark.parametrize('name, num_classes, bg_index', [
     ('neu_seg', 4, 0), ('camvid', 11, None)])
 def test_configs_build(name, num_classes, bg_index):
-    dsrg = Config.fromfile(
-        osp.join(REPO, f'configs/wsss/dsrg_r18_aspp_{name}.py'))
-    retrain = Config.fromfile(
-        osp.join(REPO, f'configs/wsss/dsrg_r18_aspp_retrain_{name}.py'))
+    ds = name.replace('_', '-')
+    dsrg = Config.fromfile(osp.join(
+        REPO, f'configs/dsrg/dsrg_r18-d8-aspp_1k_{ds}-128x128.py'))
+    retrain = Config.fromfile(osp.join(
+        REPO, f'configs/dsrg/dsrg-retrain_r18-d8-aspp_1k_{ds}-128x128.py'))
     assert [h['type'] for h in dsrg.custom_hooks] == [
         'SupervisionQualityHook', 'PseudoLabelRefreshHook']
     seeds = dsrg.train_dataloader.dataset.data_prefix.pseudo_path
@@ -206,7 +207,8 @@ def test_configs_build(name, num_classes, bg_index):
                                            'train')  # make_seeds.py's
     labels = retrain.train_dataloader.dataset.data_prefix.pseudo_path
     assert osp.normpath(labels) == osp.join(
-        REPO, 'work_dirs', f'dsrg_r18_aspp_{name}', 'pseudo_labels', 'v1')
+        REPO, 'work_dirs', f'dsrg_r18-d8-aspp_1k_{ds}-128x128',
+        'pseudo_labels', 'v1')  # the DSRG config's default work_dir
     for cfg in (dsrg, retrain):
         assert cfg.model.backbone.init_cfg is None  # no download
         model = MODELS.build(cfg.model).eval()

@@ -218,7 +218,7 @@ def _iou_metric(meta, samples):
 def test_crf_refine_tool_in_two_processes(tmp_path):
     root = write_tiny_dataset(str(tmp_path / 'tiny'))
     cfg = Config.fromfile(
-        osp.join(REPO, 'configs/wsss/dsrg_r18_aspp_neu_seg.py'))
+        osp.join(REPO, 'configs/dsrg/dsrg_r18-d8-aspp_1k_neu-seg-128x128.py'))
     cfg.merge_from_dict({
         'model.decode_head.num_classes': 3,
         'test_dataloader.dataset.data_root': root,

@@ -26,6 +26,8 @@ from mmseg_wsss.utils.setup_env import REGISTRATION_MODULES
 
 PY = sys.executable
 N_IMAGES = 4
+DSRG_NEU = 'configs/dsrg/dsrg_r18-d8-aspp_1k_neu-seg-128x128.py'
+RETRAIN_NEU = 'configs/dsrg/dsrg-retrain_r18-d8-aspp_1k_neu-seg-128x128.py'
 
 
 @pytest.fixture
@@ -199,14 +201,15 @@ def _scalars(work_dir):
     return path
 
 
+@pytest.mark.slow
 def test_dsrg_config_trains_with_quality_and_refresh_hooks(
         seeded_root, tmp_path):
-    """configs/wsss/dsrg_r18_aspp_neu_seg.py on the tiny set through
-    tools/train.py (persistent workers): supervision quality logged every 5
+    """The DSRG neu_seg config on the tiny set through tools/train.py
+    (persistent workers): supervision quality logged every 5
     iterations, labels refreshed at 10 and 20 (+ at the end, with CRF);
     then the +Retrain recipe: the labelling tool on the final checkpoint
     gives the same labels, and the retrain config trains on them."""
-    cfg = 'configs/wsss/dsrg_r18_aspp_neu_seg.py'
+    cfg = DSRG_NEU
     work = tmp_path / 'dsrg'
     opts = _tiny_options(seeded_root, 20) + [
         'train_dataloader.num_workers=1', 'custom_hooks.0.interval=5',
@@ -242,8 +245,7 @@ def test_dsrg_config_trains_with_quality_and_refresh_hooks(
     # step 2: a new model trained fully-supervised on them
     retrain = tmp_path / 'retrain'
     _run([PY, 'tools/train.py',
-          'configs/wsss/dsrg_r18_aspp_retrain_neu_seg.py', '--work-dir',
-          str(retrain), '--cfg-options',
+          RETRAIN_NEU, '--work-dir', str(retrain), '--cfg-options',
           *_tiny_options(seeded_root, 2),
           f'train_dataloader.dataset.data_prefix.pseudo_path={out}',
           'train_dataloader.num_workers=0',
@@ -260,13 +262,14 @@ def test_dsrg_config_trains_with_quality_and_refresh_hooks(
             r['supervision/recall'])
 
 
+@pytest.mark.slow
 def test_two_process_gloo_refresh(seeded_root, tmp_path):
     """tools/dist_train.sh, 2 gloo processes: each rank labels half of the
     images, rank 0 publishes v1 complete, both ranks then train on it; the
     quality hook gathers both ranks' batches."""
     cfg = tmp_path / 'dist_cfg.py'
     cfg.write_text(
-        f"_base_ = '{REPO}/configs/wsss/dsrg_r18_aspp_neu_seg.py'\n"
+        f"_base_ = '{REPO}/{DSRG_NEU}'\n"
         'custom_imports = dict(imports='
         f"{[*REGISTRATION_MODULES, 'dsrg_helpers']!r})\n"
         "custom_hooks = [dict(type='PseudoLabelRefreshHook', interval=2,\n"

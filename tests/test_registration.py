@@ -1,5 +1,7 @@
 """Components live in MMSeg's registries and configs load the package."""
+import glob
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -9,9 +11,13 @@ from mmengine.structures import PixelData
 from mmseg.registry import DATASETS, METRICS, MODELS, RUNNERS, TRANSFORMS
 from mmseg.structures import SegDataSample
 
-from conftest import REPO
+from conftest import REPO, SHARED_SETS
 from mmseg_wsss.engine import WSSSRunner
 from mmseg_wsss.utils.setup_env import REGISTRATION_MODULES
+
+CONFIGS = sorted(
+    c for c in glob.glob(osp.join(REPO, 'configs', '*', '*.py'))
+    if osp.basename(osp.dirname(c)) != '_base_')
 
 
 @pytest.mark.parametrize('registry,name', [
@@ -42,7 +48,8 @@ def test_registered(registry, name):
 
 
 def test_configs_load_package_and_build_model():
-    cfg = Config.fromfile(osp.join(REPO, 'configs/wsss/pce_unet_neu_seg.py'))
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/centroid/pce_unet-s4_2k_neu-seg-128x128.py'))
     assert cfg.custom_imports['imports'] == list(REGISTRATION_MODULES)
     assert RUNNERS.get(cfg.runner_type) is WSSSRunner
     model = MODELS.build(cfg.model)
@@ -54,13 +61,33 @@ def test_runner_type_builds_wsss_runner(tmp_path):
     """MMSeg's tools/train.py builds ``RUNNERS.build(cfg)`` for a config
     with ``runner_type``: mmengine's ``from_cfg`` classmethod builds our
     class."""
-    cfg = Config.fromfile(osp.join(REPO, 'configs/wsss/pce_unet_neu_seg.py'))
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/centroid/pce_unet-s4_2k_neu-seg-128x128.py'))
     runner = RUNNERS.build(dict(runner_type=cfg.runner_type, model=cfg.model,
                                 work_dir=str(tmp_path),
                                 default_scope='mmseg',
                                 experiment_name=tmp_path.name))
     assert type(runner) is WSSSRunner
     assert not runner.distributed
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_every_config_loads_reads_data_and_builds(path):
+    """configs/<method>/{method}_{network}_{iterations}_{set}-{crop}.py
+    (MMSeg's pattern) reads data/<set> relative to the repository, as MMSeg
+    configs do (the shared sets are linked there by conftest; tiled and
+    demo sets are made there by the tools), and its model builds."""
+    name = osp.basename(path)
+    assert re.fullmatch(r'[a-z-]+_[a-z0-9-]+_\d+k_[a-z-]+-\d+x\d+\.py', name)
+    assert name.split('_')[0].split('-')[0] in (
+        osp.basename(osp.dirname(path)), 'pce', 'full', 'cam')
+    cfg = Config.fromfile(path)
+    for split in ('train', 'val', 'test'):
+        root = cfg[f'{split}_dataloader'].dataset.data_root
+        assert root.startswith('data/'), (split, root)
+        if osp.basename(root) in SHARED_SETS:
+            assert osp.isdir(osp.join(REPO, root)), (split, root)
+    MODELS.build(cfg.model)
 
 
 def test_metric_f1_is_harmonic_mean_of_mean_precision_and_recall():

@@ -102,7 +102,7 @@ def test_keypoint_bce_without_points_is_zero_with_graph():
 
 # ------------------------------------------------------------- segmentor
 def _model(config, **overrides):
-    cfg = Config.fromfile(osp.join(REPO, 'configs/wsss', config))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/spss', config))
     cfg.model.update(overrides)
     torch.manual_seed(0)
     return MODELS.build(cfg.model).eval()  # eval: BN is deterministic
@@ -126,7 +126,7 @@ def _samples(num_classes, shapes, size=32):
 
 
 def test_spss_loss_matches_manual_gap_softmax():
-    model = _model('spss_dubai_aerial.py')
+    model = _model('spss_unet-s5_1k_dubai-aerial-112x112.py')
     inputs = torch.rand(2, 3, 32, 32)
     samples = _samples(6, [(32, 32), (16, 24)])  # second image padded
     losses = model.loss(inputs, samples)
@@ -144,7 +144,7 @@ def test_spss_loss_matches_manual_gap_softmax():
 
 
 def test_spss_plus_binary_sigmoid_loss():
-    model = _model('spss_plus_isbi_em.py')
+    model = _model('spss-plus_unet-s5_1k_isbi-em-256x256.py')
     assert model.decode_head.out_channels == 1
     assert [loss.loss_weight for loss in model.loss_weak] == [0.5, 0.5]
     inputs = torch.rand(2, 3, 32, 32)
@@ -164,7 +164,7 @@ def test_spss_plus_binary_sigmoid_loss():
 
 
 def test_spss_needs_its_annotations():
-    model = _model('spss_plus_isbi_em.py')
+    model = _model('spss-plus_unet-s5_1k_isbi-em-256x256.py')
     samples = _samples(2, [(32, 32)])
     del samples[0].gt_points
     with pytest.raises(KeyError, match="load 'points'"):
@@ -173,11 +173,11 @@ def test_spss_needs_its_annotations():
     with pytest.raises(KeyError, match="load 'proportions'"):
         model.loss(torch.rand(1, 3, 32, 32), samples)
     with pytest.raises(ValueError, match="'proportion' is read by a loss"):
-        _model('spss_dubai_aerial.py',
+        _model('spss_unet-s5_1k_dubai-aerial-112x112.py',
                loss_weak=[dict(type='ProportionLoss', target='proportion')])
     # the head's cross-entropy has no gt_sem_seg to train on: an error, not
     # a loss that silently never runs
-    model = _model('spss_dubai_aerial.py', decode_head=dict(
+    model = _model('spss_unet-s5_1k_dubai-aerial-112x112.py', decode_head=dict(
         loss_decode=dict(type='CrossEntropyLoss')))
     with pytest.raises(ValueError, match="loss_decode \\(\\['CrossEntropyLoss"):
         model.loss(torch.rand(1, 3, 32, 32), _samples(6, [(32, 32)]))
@@ -366,7 +366,7 @@ def test_spss_on_mmseg_resnet_aspp():
     """SPSS on MMSeg's ResNetV1c-18 + ASPP (stride 8): the /8 class maps are
     upsampled before the GAP, gradients reach the backbone, and inference
     gives full-size class maps."""
-    model = _model('spss_r18-d8_aspp_dubai_aerial.py',
+    model = _model('spss_r18-d8-aspp_1k_dubai-aerial-112x112.py',
                    backbone=dict(init_cfg=None))
     inputs = torch.rand(2, 3, 32, 32)
     samples = _samples(6, [(32, 32), (24, 32)])

@@ -5,7 +5,7 @@
 #   bash tools/demo.sh [CONFIG] [train.py args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CONFIG=${1:-configs/wsss/centroid_corrosion.py}
+CONFIG=${1:-configs/centroid/centroid_attention-unet-s5_1k_demo-corrosion-128x128.py}
 VENV=${VENV:-.venv}
 bash tools/install.sh
 PY="$VENV/bin/python"

@@ -11,7 +11,8 @@ optionally refined by a dense CRF: ``--crf`` alone takes the defaults of
 image to OUT_DIR, laid out as ``data_prefix.pseudo_path`` expects. The
 maps are written into ``.<OUT_DIR name>.tmp`` beside it, renamed to
 OUT_DIR when complete; an existing OUT_DIR is refused. Train a new model on
-them with e.g. ``configs/wsss/dsrg_r18_aspp_retrain_neu_seg.py --cfg-options
+them with e.g.
+``configs/dsrg/dsrg-retrain_r18-d8-aspp_1k_neu-seg-128x128.py --cfg-options
 train_dataloader.dataset.data_prefix.pseudo_path=OUT_DIR`` (absolute). A
 DSRG run's ``PseudoLabelRefreshHook(at_end=True)`` does the same at the end
 of training.

@@ -3,10 +3,12 @@
 Usage (from the repository root, package installed)::
 
     python tools/dataset/make_demo_data.py [data/demo_corrosion] [--seed 0]
+
+The generator itself is ``demo_corrosion.py`` beside this script.
 """
 import argparse
 
-from mmseg_wsss.datasets.demo_corrosion import make_demo_corrosion
+from demo_corrosion import make_demo_corrosion
 
 
 def parse_args() -> argparse.Namespace:

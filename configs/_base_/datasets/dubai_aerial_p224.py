@@ -1,6 +1,6 @@
 # Aerial Dubai (6 classes) as the SPSS paper uses it: trained on 224x224
 # patches, each with its own class proportions, made once by
-#   python tools/dataset/tile_dataset.py ../shared/data/dubai_aerial \
+#   python tools/dataset/tile_dataset.py data/dubai_aerial \
 #       data/dubai_aerial_p224 --size 224
 # and evaluated on the full-size validation images of the source set.
 # Only flips augment the patches: a crop would change the proportions a
@@ -9,7 +9,7 @@
 # size against the full-size masks; set scale = 1.0 on a GPU.
 dataset_type = 'WeakSegDataset'
 data_root = 'data/dubai_aerial_p224'
-val_data_root = '../shared/data/dubai_aerial'
+val_data_root = 'data/dubai_aerial'
 scale = 0.5
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),

@@ -1,5 +1,5 @@
 # Training from seed cues (pseudo-label PNGs, 255 = unlabelled) and image
-# tags, evaluated on full masks, for any set in the ../shared/data layout:
+# tags, evaluated on full masks, for any set in the WeakSegDataset layout:
 # children set data_root (in the three dataloaders) and seed_dir. Seeds are
 # read from data_prefix.pseudo_path (relative to data_root, or absolute):
 #   --cfg-options train_dataloader.dataset.data_prefix.pseudo_path=/seeds/dir

@@ -1,16 +1,19 @@
 # DSRG (../shared/papers/001_3db5c5196e8e9aa2) on CamVid street scenes (11
-# classes): dsrg_r18_aspp_neu_seg.py's network, losses, hooks and schedule.
+# classes): dsrg_r18-d8-aspp_1k_neu-seg-128x128.py's network, losses,
+# hooks and schedule.
 # CamVid has no background class: bg_index=None, every class grows with
 # theta_f = 0.85 and eq. (1) keeps its first term (one normalisation over
 # all seeds), so "+BSL" (model.steps=[]) equals the baseline here.
 #
 # Seeds: by default data/camvid_seeds/train in the repository, as made by
-#   python tools/train.py configs/wsss/cam_r18_camvid.py --work-dir W
-#   python tools/dataset/make_seeds.py configs/wsss/cam_r18_camvid.py \
+#   python tools/train.py configs/dsrg/cam_r18-d8_1k_camvid-160x160.py \
+#       --work-dir W
+#   python tools/dataset/make_seeds.py \
+#       configs/dsrg/cam_r18-d8_1k_camvid-160x160.py \
 #       W/iter_1000.pth data/camvid_seeds --split train
-# "+Retrain": dsrg_r18_aspp_retrain_camvid.py.
-_base_ = './dsrg_r18_aspp_neu_seg.py'
-data_root = '../shared/data/camvid'
+# "+Retrain": dsrg-retrain_r18-d8-aspp_1k_camvid-128x128.py.
+_base_ = './dsrg_r18-d8-aspp_1k_neu-seg-128x128.py'
+data_root = 'data/camvid'
 seed_dir = '{{ fileDirname }}/../../data/camvid_seeds/train'
 model = dict(
     decode_head=dict(num_classes=11),

@@ -1,6 +1,6 @@
 # The SPSS paper's "benchmark": the same U-Net, patches and schedule as
-# spss_dubai_aerial.py, trained end-to-end with pixel cross-entropy on the
-# patches' full masks.
+# spss_unet-s5_1k_dubai-aerial-112x112.py, trained end-to-end with pixel
+# cross-entropy on the patches' full masks.
 _base_ = [
     '../_base_/models/unet5_spss.py', '../_base_/datasets/dubai_aerial_p224.py',
     '../_base_/wsss_runtime.py', '../_base_/schedules/adam_spss.py'

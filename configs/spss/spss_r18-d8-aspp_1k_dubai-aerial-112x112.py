@@ -3,7 +3,7 @@
 # class maps are upsampled to the input before the GAP. The backbone loads
 # ImageNet weights through init_cfg as MMSeg does; to train from scratch
 # (no network): --cfg-options model.backbone.init_cfg=None
-_base_ = './spss_dubai_aerial.py'
+_base_ = './spss_unet-s5_1k_dubai-aerial-112x112.py'
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     data_preprocessor=dict(size_divisor=8, test_cfg=dict(size_divisor=8)),

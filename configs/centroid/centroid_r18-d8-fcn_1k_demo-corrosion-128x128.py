@@ -2,7 +2,7 @@
 # MMSeg's ResNetV1c-18 (dilated, /8) with its FCN head, on the demo set.
 # The backbone loads ImageNet weights through init_cfg as MMSeg does; to
 # train from scratch (no network): --cfg-options model.backbone.init_cfg=None
-_base_ = './centroid_corrosion.py'
+_base_ = './centroid_attention-unet-s5_1k_demo-corrosion-128x128.py'
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     data_preprocessor=dict(size_divisor=8, test_cfg=dict(size_divisor=8)),

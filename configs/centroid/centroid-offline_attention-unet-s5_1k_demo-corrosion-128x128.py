@@ -1,8 +1,9 @@
-# centroid_corrosion.py trained from pseudo-masks made once, offline, by
+# centroid_attention-unet-s5_1k_demo-corrosion-128x128.py trained from
+# pseudo-masks made once, offline, by
 #   python tools/dataset/make_pseudo_masks.py data/demo_corrosion \
 #       data/demo_corrosion/pseudo_sup50 --n-segments 50
 # instead of SLICO in every data-loading step (cheaper on few CPU cores).
-_base_ = './centroid_corrosion.py'
+_base_ = './centroid_attention-unet-s5_1k_demo-corrosion-128x128.py'
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadWeakAnnotations', annotations=['scribble', 'pseudo']),

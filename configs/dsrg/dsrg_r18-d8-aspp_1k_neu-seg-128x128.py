@@ -6,21 +6,23 @@
 #
 # Seeds: one PNG of class ids per training image (255 = unlabelled), by
 # default data/neu_seg_seeds/train in the repository, as made by
-#   python tools/train.py configs/wsss/cam_r18_neu_seg.py --work-dir W
-#   python tools/dataset/make_seeds.py configs/wsss/cam_r18_neu_seg.py \
+#   python tools/train.py configs/dsrg/cam_r18-d8_1k_neu-seg-160x160.py \
+#       --work-dir W
+#   python tools/dataset/make_seeds.py \
+#       configs/dsrg/cam_r18-d8_1k_neu-seg-160x160.py \
 #       W/iter_1000.pth data/neu_seg_seeds --split train
 # or anywhere: --cfg-options train_dataloader.dataset.data_prefix.pseudo_path=
 # /abs/dir (a relative path is taken relative to data_root).
 # Table 2 rows: "baseline" (SEC seed + constrain) model.steps=[]
 # model.loss_weak.0.target=pseudo model.loss_weak.0.bg_index=None; "+BSL"
 # model.steps=[] model.loss_weak.0.target=pseudo; "+DSRG" this config;
-# "+Retrain" dsrg_r18_aspp_retrain_neu_seg.py on the labels that the
-# refresh hook below writes to work_dir/pseudo_labels/v1 at the end.
+# "+Retrain" dsrg-retrain_r18-d8-aspp_1k_neu-seg-128x128.py on the labels
+# that the refresh hook below writes to work_dir/pseudo_labels/v1 at the end.
 _base_ = [
     '../_base_/models/r18_aspp.py', '../_base_/datasets/seeds_tags.py',
     '../_base_/wsss_runtime.py', '../_base_/schedules/adamw_1k.py'
 ]
-data_root = '../shared/data/neu_seg'
+data_root = 'data/neu_seg'
 seed_dir = '{{ fileDirname }}/../../data/neu_seg_seeds/train'
 # l = l_seed + l_boundary (eq. 2): the balanced seeding loss (eq. 1) on the
 # seeds grown online by DSRG(S, H) + SEC's constrain loss; the head's own

@@ -1,8 +1,8 @@
 # Multi-class quality-control style recipe: Centroid Loss (G3-N) on NEU-Seg
 # steel defects (4 classes), width-20 scribbles + SUP80 pseudo-masks (the
 # paper uses 80 superpixels for its quality-control task).
-_base_ = './centroid_corrosion.py'
-data_root = '../shared/data/neu_seg'
+_base_ = './centroid_attention-unet-s5_1k_demo-corrosion-128x128.py'
+data_root = 'data/neu_seg'
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadWeakAnnotations', annotations=['scribble']),

@@ -3,7 +3,7 @@
 # pseudo-masks of 50 superpixels (computed online); tested on full masks.
 # Real data: --cfg-options {train,val,test}_dataloader.dataset.data_root=...
 #
-# The paper's grid, through --cfg-options (see README):
+# The paper's grid, through --cfg-options (configs/centroid/README.md):
 #   G1 / G2 / G3       model.loss_weak.0.loss_weight=0 model.loss_weak.1.loss_weight=0 | model.loss_weak.1.loss_weight=0 | (default)
 #   scribble width     train_dataloader.dataset.data_prefix.scribble_path=weak/scribbles_w5/train
 #   superpixels        train_dataloader.dataset.pipeline.2.n_segments=30

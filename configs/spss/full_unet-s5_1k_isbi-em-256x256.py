@@ -1,6 +1,6 @@
 # The SPSS paper's "benchmark" for EM: the same sigmoid U-Net, patches and
-# schedule as spss_plus_isbi_em.py, trained with pixel binary cross-entropy
-# on the patches' full masks.
+# schedule as spss-plus_unet-s5_1k_isbi-em-256x256.py, trained with pixel
+# binary cross-entropy on the patches' full masks.
 _base_ = [
     '../_base_/models/unet5_spss_binary.py',
     '../_base_/datasets/isbi_em_p256.py', '../_base_/wsss_runtime.py',

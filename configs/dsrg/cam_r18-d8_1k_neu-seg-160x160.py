@@ -2,8 +2,10 @@
 # steel defects (4 classes, class 0 background), trained from image tags
 # only. Validation scores the seeds (pred_sem_seg, 255 = unlabelled)
 # against the full masks, the tags given. Seeds for training DSRG:
-#   python tools/train.py configs/wsss/cam_r18_neu_seg.py --work-dir W
-#   python tools/dataset/make_seeds.py configs/wsss/cam_r18_neu_seg.py \
+#   python tools/train.py configs/dsrg/cam_r18-d8_1k_neu-seg-160x160.py \
+#       --work-dir W
+#   python tools/dataset/make_seeds.py \
+#       configs/dsrg/cam_r18-d8_1k_neu-seg-160x160.py \
 #       W/iter_1000.pth data/neu_seg_seeds --split train
 # then data_prefix.pseudo_path=data/neu_seg_seeds/train in the DSRG config.
 # A training step (batch 8, 160x160, stride 8) takes 4-10 s on 2 CPU cores:

@@ -1,6 +1,6 @@
 # E-FULL for the Centroid Loss recipe: the Attention U-Net of
-# centroid_corrosion.py with the same schedule, trained with cross-entropy
-# on full masks only (no centroid terms; the branch, untrained, keeps the
+# centroid_attention-unet-s5_1k_demo-corrosion-128x128.py with the same
+# schedule, trained with cross-entropy on full masks only (no centroid terms; the branch, untrained, keeps the
 # network identical and serves test_cfg.output='cluster').
 _base_ = [
     '../_base_/models/attention_unet_centroid.py',

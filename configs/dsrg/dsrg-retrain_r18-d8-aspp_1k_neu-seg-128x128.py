@@ -1,13 +1,15 @@
 # DSRG "+Retrain" (§4.4, Table 2) on NEU-Seg: a new ResNetV1c-18 + ASPP
 # trained fully supervised (cross-entropy) on the trained DSRG model's
 # predictions (+ dense CRF) for the training images.
-#   1. python tools/train.py configs/wsss/dsrg_r18_aspp_neu_seg.py
+#   1. python tools/train.py \
+#          configs/dsrg/dsrg_r18-d8-aspp_1k_neu-seg-128x128.py
 #      (its PseudoLabelRefreshHook(at_end=True) writes
-#      work_dirs/dsrg_r18_aspp_neu_seg/pseudo_labels/v1)
-#   2. python tools/train.py configs/wsss/dsrg_r18_aspp_retrain_neu_seg.py
+#      work_dirs/dsrg_r18-d8-aspp_1k_neu-seg-128x128/pseudo_labels/v1)
+#   2. python tools/train.py \
+#          configs/dsrg/dsrg-retrain_r18-d8-aspp_1k_neu-seg-128x128.py
 # Labels of another DSRG checkpoint or work_dir:
 #   python tools/dataset/label_with_model.py \
-#       configs/wsss/dsrg_r18_aspp_neu_seg.py CKPT OUT --crf
+#       configs/dsrg/dsrg_r18-d8-aspp_1k_neu-seg-128x128.py CKPT OUT --crf
 #   then --cfg-options train_dataloader.dataset.data_prefix.pseudo_path=OUT
 #   (absolute; a relative path is taken relative to data_root).
 # The quality hook reports how good these labels are against full masks.
@@ -15,8 +17,8 @@ _base_ = [
     '../_base_/models/r18_aspp.py', '../_base_/datasets/seeds_tags.py',
     '../_base_/wsss_runtime.py', '../_base_/schedules/adamw_1k.py'
 ]
-data_root = '../shared/data/neu_seg'
-dsrg_labels = '{{ fileDirname }}/../../work_dirs/dsrg_r18_aspp_neu_seg/pseudo_labels/v1'  # noqa: E501
+data_root = 'data/neu_seg'
+dsrg_labels = '{{ fileDirname }}/../../work_dirs/dsrg_r18-d8-aspp_1k_neu-seg-128x128/pseudo_labels/v1'  # noqa: E501
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadWeakAnnotations', annotations=['pseudo', 'full']),
