@@ -3,7 +3,7 @@ tools/dist_train.sh: end-to-end mIoU bounds, exact resume, 2-process DDP."""
 import json
 import os
 import os.path as osp
-import shutil
+import signal
 import subprocess
 import sys
 
@@ -142,8 +142,10 @@ def _state(path):
 
 
 def test_resume_matches_uninterrupted_run(tmp_path):
-    """Interrupted at k=4 and resumed (torch>=2.6 weights_only loading of
-    the HistoryBuffer-bearing checkpoint) == 8 uninterrupted iterations."""
+    """A run SIGKILLed after iteration 4 (its checkpoint saved) and resumed
+    with ``--resume`` in its own work dir (torch>=2.6 weights_only loading
+    of the HistoryBuffer-bearing checkpoint) == 8 uninterrupted
+    iterations."""
     root = shared_root('neu_seg')
     opts = [f'train_dataloader.dataset.data_root={root}',
             f'val_dataloader.dataset.data_root={root}',
@@ -152,13 +154,25 @@ def test_resume_matches_uninterrupted_run(tmp_path):
             'default_hooks.checkpoint.interval=4',
             'default_hooks.checkpoint.max_keep_ckpts=-1',
             'default_hooks.checkpoint.save_best=None'] + DETERMINISTIC
-    cfg = PCE_NEU
+    cfg = tmp_path / 'kill_cfg.py'
+    cfg.write_text(
+        f"_base_ = '{REPO}/{PCE_NEU}'\n"
+        'custom_imports = dict(imports='
+        f"{[*REGISTRATION_MODULES, 'kill_probe']!r})\n"
+        "custom_hooks = [dict(type='KillAfterIterHook')]\n")
+    env = dict(PYTHONPATH=os.pathsep.join([osp.join(REPO, 'tests'), REPO]))
     full, resumed = tmp_path / 'full', tmp_path / 'resumed'
-    _train(cfg, full, opts)
-    os.makedirs(resumed)
-    shutil.copy(full / 'iter_4.pth', resumed / 'iter_4.pth')
-    (resumed / 'last_checkpoint').write_text(str(resumed / 'iter_4.pth'))
-    log = _train(cfg, resumed, opts, extra=['--resume'])
+    _run([PY, 'tools/train.py', str(cfg), '--work-dir', str(full),
+          '--cfg-options', *opts], env=env)
+    killed = subprocess.run(
+        [PY, 'tools/train.py', str(cfg), '--work-dir', str(resumed),
+         '--cfg-options', *opts], cwd=REPO, capture_output=True, text=True,
+        env={**os.environ, **env, 'MMSEG_WSSS_KILL': 'after_iter',
+             'MMSEG_WSSS_KILL_AT': '4'})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert not (resumed / 'iter_8.pth').exists()
+    log = _run([PY, 'tools/train.py', str(cfg), '--work-dir', str(resumed),
+                '--resume', '--cfg-options', *opts], env=env)
     assert 'resumed epoch: 0, iter: 4' in log.stdout + log.stderr
     a, b = _state(full / 'iter_8.pth'), _state(resumed / 'iter_8.pth')
     assert a.keys() == b.keys()
