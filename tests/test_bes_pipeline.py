@@ -362,14 +362,18 @@ def test_tool_bad_inputs_publish_nothing(setup):
 
 @pytest.mark.slow
 def test_tool_without_full_masks_reports_no_metrics(setup):
+    """No ann_dir: the labels are made, the report says why it has no
+    metric. Run as a set without background (CamVid's bg_index=None)."""
     s = setup
     shutil.rmtree(osp.join(s['root'], 'ann_dir'))
     out = s['tmp'] / 'nomasks'
-    proc = _ok(_tool(*_labels_args(s, out), '--nproc', 1))
+    proc = _ok(_tool(*_labels_args(s, out), '--nproc', 1, '--cfg-options',
+                     'model.decode_head.bg_index=None'))
     assert 'quality not measured' in proc.stdout
     report = json.load(open(out / 'labels/train_report.json'))
     assert 'not measured' in report['quality']
     assert report['samples'] == 4
     for entry in report['stages'].values():
         assert set(entry) == {'labelled_fraction'}
+        assert entry['labelled_fraction'] == 1.0  # every pixel a class
     assert len(os.listdir(out / 'labels/train')) == 4
