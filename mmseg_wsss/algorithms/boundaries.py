@@ -118,18 +118,6 @@ def threshold_localization(probs: np.ndarray,
     return out
 
 
-def _crf_on_labels(img: np.ndarray, labels: np.ndarray, num_labels: int,
-                   gt_prob: float, crf_kwargs: dict) -> np.ndarray:
-    """Dense CRF on a hard label map (pydensecrf's ``unary_from_labels``
-    with ``zero_unsure=False``: probability ``gt_prob`` for the given label,
-    the rest shared by the others); the arg-max of the marginals."""
-    from .crf import dense_crf  # pydensecrf only here
-    probs = np.full((num_labels, *labels.shape),
-                    (1 - gt_prob) / (num_labels - 1), dtype=np.float64)
-    np.put_along_axis(probs, labels[None].astype(np.int64), gt_prob, axis=0)
-    return dense_crf(img, probs, **crf_kwargs).argmax(0)
-
-
 def refine_localization_crf(img: np.ndarray, probs: np.ndarray,
                             tags: Optional[Sequence[int]] = None,
                             theta_fg: float = 0.30, theta_bg: float = 0.07,
@@ -183,10 +171,11 @@ def refine_localization_crf(img: np.ndarray, probs: np.ndarray,
                       sxy_bilateral=sxy_bilateral, srgb=srgb,
                       compat_bilateral=compat_bilateral)
     n = fg.size + 1  # label 0: background, label k: fg[k - 1]
-    fg_conf = _crf_on_labels(img, np.where(top > theta_fg, arg + 1, 0), n,
-                             gt_prob, crf_kwargs)
-    bg_conf = _crf_on_labels(img, np.where(top < theta_bg, 0, arg + 1), n,
-                             gt_prob, crf_kwargs)
+    from .crf import dense_crf_labels  # pydensecrf only here
+    fg_conf = dense_crf_labels(img, np.where(top > theta_fg, arg + 1, 0), n,
+                               gt_prob, **crf_kwargs)
+    bg_conf = dense_crf_labels(img, np.where(top < theta_bg, 0, arg + 1), n,
+                               gt_prob, **crf_kwargs)
     out = np.full(probs.shape[1:], ignore_index,
                   dtype=_label_dtype(probs.shape[0], ignore_index))
     out[(fg_conf == 0) & (bg_conf == 0)] = bg_index

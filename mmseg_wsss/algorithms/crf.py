@@ -49,6 +49,31 @@ def dense_crf(img: np.ndarray, probs: np.ndarray, n_iters: int = 10,
     return np.asarray(marginals, dtype=np.float32).reshape(num_classes, h, w)
 
 
+def dense_crf_labels(img: np.ndarray, labels: np.ndarray, num_labels: int,
+                     gt_prob: float = 0.7, **kwargs) -> np.ndarray:
+    """Dense CRF on a hard label map, as IRN's / BES's
+    ``crf_inference_label``: the unary of pydensecrf's
+    ``unary_from_labels(labels, num_labels, gt_prob, zero_unsure=False)``
+    (probability ``gt_prob`` for the given label, the rest shared equally
+    by the other ``num_labels - 1``), :func:`dense_crf` with ``kwargs``,
+    and the arg-max of the marginals (ties: the lowest label).
+
+    ``labels`` ``(H, W)`` holds ids in ``[0, num_labels)``, ``num_labels >=
+    2``. Returns ``(H, W)`` int64.
+    """
+    if num_labels < 2:
+        raise ValueError(f'a CRF needs two or more labels, got {num_labels}')
+    if not 0 < gt_prob < 1:
+        raise ValueError(f'gt_prob {gt_prob} not in (0, 1)')
+    ids = np.asarray(labels, dtype=np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= num_labels):
+        raise ValueError(f'labels must lie in [0, {num_labels})')
+    probs = np.full((num_labels, *ids.shape),
+                    (1 - gt_prob) / (num_labels - 1), dtype=np.float64)
+    np.put_along_axis(probs, ids[None], gt_prob, axis=0)
+    return dense_crf(img, probs, **kwargs).argmax(0)
+
+
 def dense_crf_batch(imgs: Sequence[np.ndarray],
                     probs_list: Sequence[np.ndarray], num_workers: int = 2,
                     mp_context: Optional[str] = None,

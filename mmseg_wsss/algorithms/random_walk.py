@@ -254,6 +254,33 @@ def strided_size(size: Tuple[int, int], stride: int = 4) -> Tuple[int, int]:
     return (size[0] - 1) // stride + 1, (size[1] - 1) // stride + 1
 
 
+def pool_to_stride(maps: np.ndarray, stride: int = 4,
+                   mode: str = 'mean') -> np.ndarray:
+    """Image-size maps ``(..., H, W)`` at ``stride``: the mean (or max) of
+    every ``stride x stride`` block, the image padded at the bottom / right
+    by edge replication, giving :func:`strided_size` ``((H, W), stride)``.
+
+    Strided pixel ``i`` covers image pixels ``[stride i, stride (i + 1))``,
+    centred on ``stride i + (stride - 1) / 2``, where
+    :func:`upsample_bilinear` puts it back. ``'max'`` keeps a thin
+    structure (a one-pixel boundary) at full strength, ``'mean'`` suits
+    smooth maps (CAMs).
+    """
+    if int(stride) != stride or stride < 1:
+        raise ValueError(f'stride {stride} must be a positive integer')
+    if mode not in ('mean', 'max'):
+        raise ValueError(f"mode {mode!r} not in ('mean', 'max')")
+    maps = np.asarray(maps)
+    h, w = maps.shape[-2:]
+    sh, sw = strided_size((h, w), stride)
+    pad = [(0, 0)] * (maps.ndim - 2) + [(0, sh * stride - h),
+                                        (0, sw * stride - w)]
+    blocks = np.pad(maps, pad, mode='edge').reshape(
+        *maps.shape[:-2], sh, stride, sw, stride)
+    return (blocks.mean((-3, -1)) if mode == 'mean' else
+            blocks.max((-3, -1)))
+
+
 def random_walk(cams: np.ndarray, boundary: np.ndarray, beta: float = 5.0,
                 radius: int = 5, steps: int = 256, stride: int = 4,
                 image_size: Optional[Tuple[int, int]] = None,

@@ -23,7 +23,8 @@ class DatasetCheckHook(Hook):
       :class:`WeakSegDataset`) must be as many as the model's decode head
       predicts (``model.decode_head.num_classes``); a mismatch otherwise
       trains and evaluates without complaint (class ids beyond the head are
-      never predicted, the metric table gets NaN rows);
+      never predicted, the metric table gets NaN rows); a head with
+      ``class_agnostic = True`` (BENet's boundary head) is not checked;
     * **pre-flight** (``preflight=True``): every pixel map has its image's
       size, from the file headers only
       (:func:`~mmseg_wsss.datasets.check.check_sizes`), so that a bad
@@ -50,7 +51,8 @@ class DatasetCheckHook(Hook):
             runner.model) else runner.model
         head = getattr(model, 'decode_head', None)
         classes = dataset.metainfo.get('classes') or ()
-        if head is not None and len(classes) != head.num_classes:
+        if (head is not None and not getattr(head, 'class_agnostic', False)
+                and len(classes) != head.num_classes):
             source = (getattr(dataset, 'meta_path', None)
                       or getattr(dataset, 'data_root', None) or split)
             raise ValueError(

@@ -37,6 +37,9 @@ class BENetHead(BaseDecodeHead):
         **kwargs: ``BaseDecodeHead``'s (``norm_cfg``, ``align_corners``,
             ``dropout_ratio``, ...).
     """
+    #: it predicts boundaries, not the dataset's classes: ``DatasetCheckHook``
+    #: does not compare its ``num_classes`` with the dataset's
+    class_agnostic = True
 
     def __init__(self,
                  in_channels: Sequence[int],
