@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from common import REPO, print_table, save_json
+from common import REPO, median_seconds, print_table, save_json
 
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'tests'))
@@ -81,15 +81,6 @@ def float32_pooling(labels: np.ndarray) -> np.ndarray:
     return out.numpy()
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--repeats', type=int, default=7)
@@ -107,13 +98,13 @@ def main() -> None:
         labels = make_labels(size)
         out = synthesize_boundary_labels(labels, **kwargs)
         regions = synthesize_boundary_regions(labels, **kwargs)
-        fast = _median_seconds(
+        fast = median_seconds(
             lambda: synthesize_boundary_labels(labels, **kwargs),
             args.repeats)
-        paper = _median_seconds(
+        paper = median_seconds(
             lambda: synthesize_boundary_labels(labels, rule='paper',
                                                **kwargs), args.repeats)
-        pooled = _median_seconds(lambda: float32_pooling(labels),
+        pooled = median_seconds(lambda: float32_pooling(labels),
                                  args.repeats)
         row = dict(size=f'{size}x{size}',
                    classes=len(np.setdiff1d(np.unique(labels), [0, 255])),
@@ -132,7 +123,7 @@ def main() -> None:
             if not np.array_equal(ref, regions):
                 sys.exit(f'{size}: vectorised and reference outputs differ')
             more = [] if first > 10 else [
-                _median_seconds(lambda: reference_regions(labels, **kwargs),
+                median_seconds(lambda: reference_regions(labels, **kwargs),
                                 1) for _ in range(args.reference_repeats - 1)]
             slow = statistics.median([first, *more])
             per_pixel = slow / (size * size)

@@ -18,12 +18,11 @@ import argparse
 import os.path as osp
 import statistics
 import sys
-import time
 
 import numpy as np
 from scipy import ndimage
 
-from common import REPO, print_table, save_json
+from common import REPO, median_seconds, print_table, save_json
 
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'tests'))
@@ -54,15 +53,6 @@ def make_map(seed: int, temperature: float = 10.0, bonus: float = 4.0):
     return probs, cam_seeds(cams, tags), tags
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--maps', type=int, default=5)
@@ -77,9 +67,9 @@ def main() -> None:
         grown = grow_seeds(probs, seeds, tags)
         if not np.array_equal(grown, reference_grow(probs, seeds, tags)):
             sys.exit(f'map {seed}: vectorised and reference outputs differ')
-        fast = _median_seconds(lambda: grow_seeds(probs, seeds, tags),
+        fast = median_seconds(lambda: grow_seeds(probs, seeds, tags),
                                args.repeats)
-        slow = _median_seconds(lambda: reference_grow(probs, seeds, tags),
+        slow = median_seconds(lambda: reference_grow(probs, seeds, tags),
                                args.reference_repeats)
         rows.append(dict(
             map=seed, tags=' '.join(map(str, tags)),

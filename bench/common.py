@@ -126,6 +126,16 @@ def save_json(name: str, obj) -> str:
     return path
 
 
+def median_seconds(fn, repeats: int) -> float:
+    """Median wall time of ``repeats`` calls of ``fn()``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def interleaved_step_times(models: Dict[str, tuple], data: dict, steps: int,
                            warmup: int = 2) -> Dict[str, float]:
     """Median seconds of one training step (preprocess, losses, backward,
