@@ -21,9 +21,9 @@ class SupervisionQualityHook(Hook):
     DSRG (§4.5): the evolution of the grown labels during training.
 
     The supervision is the model's ``current_supervision`` (one unpadded
-    label map per sample, e.g. :class:`DSRGEncoderDecoder`'s grown seeds)
-    or, for models without it, the batch's ``gt_sem_seg`` (static pseudo
-    labels). Batches without ``gt_full_sem_seg`` (load ``'full'`` in the
+    label map per sample: the labels a :class:`WSSSEncoderDecoder`'s weak
+    losses trained on, e.g. DSRG's grown seeds) or, when it is ``None``,
+    the batch's ``gt_sem_seg`` (static pseudo labels). Batches without ``gt_full_sem_seg`` (load ``'full'`` in the
     training pipeline; it is only measured, never trained on) are skipped.
     The seeds' own quality (``gt_pseudo_seg``) is logged next to it. Values
     are pooled over the pixels of the whole batch of every rank and written
