@@ -26,6 +26,7 @@ from mmengine.utils import ProgressBar
 from mmseg.registry import TRANSFORMS
 from mmseg.structures import SegDataSample
 
+from mmseg_wsss.algorithms.box_labels import clamp_to_boxes
 from mmseg_wsss.algorithms.crf import dense_crf
 from mmseg_wsss.algorithms.quality import LabelQuality
 from mmseg_wsss.datasets import WeakAnnotationError
@@ -72,6 +73,9 @@ class LabelWriter:
             the image size, measured, no inference), so that an interrupted
             run continues.
         ignore_index (int): Unlabelled value.
+        postprocess (callable, optional): ``postprocess(labels, sample) ->
+            labels``, applied to every new map before it is drawn, saved
+            and measured (e.g. :func:`box_prior`).
     """
 
     def __init__(self,
@@ -81,7 +85,9 @@ class LabelWriter:
                  palette: Optional[Sequence] = None,
                  overlay: Overlay = image_and_labels,
                  resume: bool = False,
-                 ignore_index: int = 255) -> None:
+                 ignore_index: int = 255,
+                 postprocess: Optional[Callable[[np.ndarray, SegDataSample],
+                                                np.ndarray]] = None) -> None:
         if overlay_dir is not None and palette is None:
             raise ValueError('overlays need the palette')
         self.out_dir = out_dir
@@ -91,6 +97,7 @@ class LabelWriter:
         self.overlay = overlay
         self.resume = resume
         self.quality = LabelQuality(ignore_index)
+        self.postprocess = postprocess
 
     def path(self, name: str) -> str:
         """Where the map of sample ``name`` goes."""
@@ -114,8 +121,10 @@ class LabelWriter:
 
     def write(self, name: str, sample: SegDataSample,
               labels: np.ndarray) -> None:
-        """Save ``labels`` (uint8) of the predicted ``sample`` and its
-        overlay; measure them."""
+        """Save ``labels`` (uint8) of the predicted ``sample`` (after
+        ``postprocess``) and its overlay; measure them."""
+        if self.postprocess is not None:
+            labels = self.postprocess(labels, sample).astype(np.uint8)
         if self.overlay_dir is not None:
             img = mmcv.imread(sample.img_path, 'color_ignore_orientation',
                               channel_order='rgb')
@@ -130,6 +139,29 @@ class LabelWriter:
         full = (sample.gt_full_sem_seg.data[0].cpu().numpy()
                 if 'gt_full_sem_seg' in sample else None)
         self.quality.add(labels, full)
+
+
+def box_prior(thing_classes: Sequence[int],
+              fill: int = 255) -> Callable[[np.ndarray, SegDataSample],
+                                           np.ndarray]:
+    """A :class:`LabelWriter` ``postprocess``: thing classes predicted
+    outside every box of their class become ``fill`` (panoptic paper §3.4,
+    :func:`~mmseg_wsss.algorithms.box_labels.clamp_to_boxes`); the boxes
+    are the sample's ``gt_instances`` (the labelling pipeline loads
+    ``'boxes'``)."""
+
+    def apply(labels: np.ndarray, sample: SegDataSample) -> np.ndarray:
+        if 'gt_instances' not in sample:
+            raise WeakAnnotationError(
+                sample.img_path, sample.metainfo.get('sample_key', '?'),
+                'the box prior needs the boxes: load \'boxes\' in the '
+                'labelling pipeline (and give the dataset instances_file)')
+        boxes = sample.gt_instances
+        return clamp_to_boxes(labels, boxes.bboxes.cpu().numpy(),
+                              boxes.labels.cpu().numpy(), thing_classes,
+                              fill)
+
+    return apply
 
 
 def sample_name(dataset: BaseDataset, info: dict) -> str:

@@ -7,8 +7,9 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
-from mmseg_wsss.apis import (IMAGE_PIPELINE, LabelWriter, inner_dataset_cfg,
-                             label_dataset, publish, staging_dir)
+from mmseg_wsss.apis import (IMAGE_PIPELINE, LabelWriter, box_prior,
+                             inner_dataset_cfg, label_dataset, publish,
+                             staging_dir)
 from mmseg_wsss.datasets import WeakSegDataset
 from ..loops import WSSSIterBasedTrainLoop
 
@@ -58,6 +59,16 @@ class PseudoLabelRefreshHook(Hook):
     * **Distributed**: rank ``r`` labels images ``r, r + W, ...``; after a
       barrier rank 0 publishes the version; every rank then switches.
 
+    **Iterative ground truth** (panoptic paper §3.4): ``box_prior=dict(
+    thing_classes=[...], fill=255)`` sets every thing-class pixel outside
+    all boxes of its class to ``fill`` (255 ignore, or the background) in
+    each new version (:func:`~mmseg_wsss.apis.box_prior`; the labelling
+    pipeline then loads the boxes), and ``crf`` refines the predictions
+    first (DeepLab's parameters in the paper). When the training set has
+    full masks (``data_prefix.seg_map_path``), every version's precision /
+    recall / mIoU against them is logged (``pseudo_labels/*`` scalars; this
+    rank's share of the images when distributed).
+
     DSRG's "+Retrain" (§4.4): ``at_end=True`` in the DSRG run leaves the
     final model's labels in ``v1`` (``interval=0``); the retrain configs
     train a new model fully-supervised on them.
@@ -73,6 +84,8 @@ class PseudoLabelRefreshHook(Hook):
             training images; default: load the image and pack it.
         batch_size (int): Images per forward pass (of one size).
         out_dir (str): Version folder, relative to ``work_dir``.
+        box_prior (dict, optional): ``thing_classes`` and ``fill`` (default
+            255) of the box prior; None: labels as predicted.
     """
 
     def __init__(self,
@@ -81,7 +94,8 @@ class PseudoLabelRefreshHook(Hook):
                  crf: Union[bool, dict] = False,
                  pipeline: Optional[Sequence[dict]] = None,
                  batch_size: int = 1,
-                 out_dir: str = 'pseudo_labels') -> None:
+                 out_dir: str = 'pseudo_labels',
+                 box_prior: Optional[dict] = None) -> None:
         if interval < 0 or not (interval or at_end):
             raise ValueError('give interval >= 1 and/or at_end=True')
         self.interval = interval
@@ -90,6 +104,7 @@ class PseudoLabelRefreshHook(Hook):
         self.pipeline = pipeline
         self.batch_size = batch_size
         self.out_dir = out_dir
+        self.box_prior = box_prior
         self.version = 0
         self.path: Optional[str] = None
         self._loaded: Optional[dict] = None
@@ -144,19 +159,43 @@ class PseudoLabelRefreshHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         dataset = weak_dataset(runner.train_dataloader.dataset)
-        written = label_dataset(
-            model, dataset, LabelWriter(staging, dataset.seg_map_suffix),
-            crf=self.crf, pipeline=self.pipeline or IMAGE_PIPELINE,
-            batch_size=self.batch_size)
+        writer = LabelWriter(
+            staging, dataset.seg_map_suffix,
+            postprocess=box_prior(**self.box_prior)
+            if self.box_prior else None)
+        written = label_dataset(model, dataset, writer, crf=self.crf,
+                                pipeline=self._pipeline(dataset),
+                                batch_size=self.batch_size)
         barrier()
         if rank == 0:
             # a v{k} here was made after the checkpoint this run resumed from
             publish(staging, final)
         barrier()
         self.use(runner, version, final)
-        runner.logger.info(f'Pseudo labels v{version}: {final} '
-                           f'({len(written)} maps from rank {rank})')
+        msg = f'Pseudo labels v{version}: {final} ({len(written)} maps ' \
+              f'from rank {rank})'
+        if writer.quality.fully_measured and writer.quality.images:
+            scores = writer.quality.scores()
+            for k, v in scores.items():
+                runner.message_hub.update_scalar(f'pseudo_labels/{k}', v)
+            msg += ', against the full masks: ' + ', '.join(
+                f'{k} {100 * v:.2f}' for k, v in scores.items())
+        runner.logger.info(msg)
         return final
+
+    def _pipeline(self, dataset: WeakSegDataset) -> Sequence[dict]:
+        """The labelling pipeline: the hook's, or the image plus the boxes
+        (box prior) and the full masks (quality) where they exist."""
+        if self.pipeline:
+            return self.pipeline
+        annotations = ['boxes'] if self.box_prior else []
+        if 'seg_map_path' in dataset.data_prefix:
+            annotations.append('full')
+        if not annotations:
+            return IMAGE_PIPELINE
+        return [IMAGE_PIPELINE[0],
+                dict(type='LoadWeakAnnotations', annotations=annotations),
+                IMAGE_PIPELINE[1]]
 
     def use(self, runner, version: int, path: str,
             stream: Optional[dict] = None) -> None:
