@@ -2,6 +2,7 @@
 import os.path as osp
 from typing import List, Optional
 
+import numpy as np
 from mmengine import fileio
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
@@ -53,11 +54,22 @@ class WeakSegDataset(BaseSegDataset):
             ``metainfo`` gives no classes; without either, an error names
             the missing file. Defaults to ``'meta.json'``.
         key_prefix (str, optional): The ``<split>`` of the JSON keys.
+        full_subset (dict, optional): Semi-supervision (panoptic paper
+            §3.5): the samples of a subset train on their full mask in
+            place of the pixel annotation ``replaces`` (default
+            ``'pseudo'``), the others on their weak labels, in one run.
+            The subset is ``list_file`` (one sample id per line, as
+            ``<id>`` or ``<split>/<id>``, relative to ``data_root``) or a
+            deterministic ``fraction`` of the samples (``seed``, default 0:
+            the same images every run). Needs ``data_prefix.seg_map_path``.
+            Each sample's data info says ``supervision='full'`` or
+            ``'weak'``.
     """
 
     def __init__(self,
                  meta_file: str = 'meta.json',
                  key_prefix: Optional[str] = None,
+                 full_subset: Optional[dict] = None,
                  img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png',
                  metainfo: Optional[dict] = None,
@@ -71,6 +83,10 @@ class WeakSegDataset(BaseSegDataset):
             for kind in annotations_of(IMAGE)
         }
         self.key_prefix = key_prefix
+        self.full_subset = dict(full_subset) if full_subset else None
+        if self.full_subset and self.full_subset.get('list_file'):
+            self.full_subset['list_file'] = join(
+                self.full_subset['list_file'])
         metainfo = dict(metainfo or {})
         #: where the classes come from (named by class-count errors)
         self.meta_path = join(meta_file)
@@ -111,12 +127,21 @@ class WeakSegDataset(BaseSegDataset):
         pixel_kinds = [k for k in annotations_of(PIXEL)
                        if k.source in self.data_prefix
                        and k.source != 'seg_map_path']
-        for info in data_list:
-            rel = osp.relpath(info['img_path'], img_dir)
-            key = f'{split}/{rel[:-len(self.img_suffix)]}'
+        keys = [
+            f'{split}/{osp.relpath(info["img_path"], img_dir)}'
+            [:-len(self.img_suffix)] for info in data_list
+        ]
+        full = self._full_subset(keys, split)
+        for key, info in zip(keys, data_list):
             info['sample_key'] = key
             info['num_classes'] = num_classes
+            info['supervision'] = 'full' if key in full else 'weak'
+            rel = osp.relpath(info['img_path'], img_dir)
             for kind in pixel_kinds:
+                if key in full and kind.name == self.full_subset.get(
+                        'replaces', 'pseudo'):
+                    info[kind.source] = info['seg_map_path']
+                    continue
                 path = osp.join(self.data_prefix[kind.source],
                                 rel[:-len(self.img_suffix)] +
                                 self.seg_map_suffix)
@@ -132,3 +157,37 @@ class WeakSegDataset(BaseSegDataset):
                 weak[name] = get_kind(name).decode(table[key], num_classes,
                                                    path, key)
         return data_list
+
+    def _full_subset(self, keys: List[str], split: str) -> set:
+        """The sample keys of ``full_subset`` (empty without one)."""
+        cfg = self.full_subset
+        if not cfg:
+            return set()
+        if 'seg_map_path' not in self.data_prefix:
+            raise WeakAnnotationError(
+                str(self.data_root), '*', 'full_subset trains on full masks: '
+                'set data_prefix.seg_map_path (ann_dir/<split>)')
+        replaces = cfg.get('replaces', 'pseudo')
+        if get_kind(replaces).level != PIXEL:
+            raise ValueError(f'full_subset replaces {replaces!r}, which is '
+                             'not a pixel annotation')
+        if cfg.get('list_file'):
+            path = cfg['list_file']
+            try:
+                with open(path) as f:
+                    ids = [line.strip() for line in f if line.strip()]
+            except OSError as e:
+                raise WeakAnnotationError(path, '*', f'unreadable: {e}')
+            chosen = {i if '/' in i else f'{split}/{i}' for i in ids}
+            unknown = sorted(chosen - set(keys))
+            if unknown:
+                raise WeakAnnotationError(path, unknown[0],
+                                          'not a sample of the dataset')
+            return chosen
+        fraction = float(cfg.get('fraction', -1))
+        if not 0 <= fraction <= 1:
+            raise ValueError('full_subset needs list_file or a fraction in '
+                             f'[0, 1], got {cfg}')
+        order = np.random.default_rng(cfg.get('seed', 0)).permutation(
+            len(keys))
+        return {sorted(keys)[i] for i in order[:round(fraction * len(keys))]}
