@@ -83,6 +83,14 @@ def _box_zero_area(root):
     return p, 'zero area'
 
 
+def _instance_id_not_in_json(root):
+    p = osp.join(root, 'inst_dir/train/001.png')
+    inst = cv2.imread(p, cv2.IMREAD_UNCHANGED)
+    inst[0, 0] = 7
+    cv2.imwrite(p, inst)
+    return p, 'instance ids [7] of the map have no box in the json'
+
+
 def _unreadable_image(root):
     p = osp.join(root, 'img_dir/train/001.jpg')
     with open(p, 'wb') as f:
@@ -92,7 +100,7 @@ def _unreadable_image(root):
 
 CASES = [_scribble_out_of_range, _mask_wrong_size, _negative_proportions,
          _proportions_not_one, _unknown_tag, _box_outside, _box_zero_area,
-         _unreadable_image]
+         _instance_id_not_in_json, _unreadable_image]
 
 
 def test_clean_tiny_dataset_loads(tiny_root):

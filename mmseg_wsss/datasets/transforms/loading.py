@@ -139,7 +139,22 @@ class LoadWeakAnnotations(BaseTransform):
             results.update(kind.to_results(value, num_classes))
             if name == 'proportions':  # the region they describe
                 results['proportions_shape'] = tuple(img_hw)
+        if 'gt_inst_map' in results and 'gt_instance_ids' in results:
+            self._check_instances(results, sample)
         return results
+
+    @staticmethod
+    def _check_instances(results: dict, sample: str) -> None:
+        """Every id of an instance map must be the ``inst_id`` of a box of
+        the COCO json (a box whose instance is hidden by others may have
+        no pixel)."""
+        in_map = set(np.unique(results['gt_inst_map']).tolist()) - {0}
+        in_json = set(results['gt_instance_ids'].tolist())
+        if in_map - in_json:
+            raise WeakAnnotationError(
+                results['inst_map_path'], sample,
+                f'instance ids {sorted(in_map - in_json)} of the map have '
+                f'no box in the json (its ids: {sorted(in_json)})')
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(annotations={self.annotations})'
