@@ -38,8 +38,11 @@ CONFIGS = sorted(
         'ConstrainLoss', 'ProportionLoss', 'KeypointBCELoss', 'SizeLoss',
         'SECSeedExpandLoss', 'RelaxedBoundaryLoss')],
     (MODELS, 'BENetHead'),
+    (MODELS, 'InstanceCRFHead'),
     (METRICS, 'WSSSIoUMetric'),
     (METRICS, 'BoundaryMetric'),
+    (METRICS, 'PanopticQualityMetric'),
+    (METRICS, 'InstanceAPMetric'),
     (MODEL_WRAPPERS, 'WSSSDistributedDataParallel'),
     (RUNNERS, 'WSSSRunner'),
 ])
@@ -78,7 +81,7 @@ def test_every_config_loads_reads_data_and_builds(path):
     configs do (the shared sets are linked there by conftest; tiled and
     demo sets are made there by the tools), and its model builds."""
     name = osp.basename(path)
-    assert re.fullmatch(r'[a-z-]+_[a-z0-9-]+_\d+k_[a-z-]+-\d+x\d+\.py', name)
+    assert re.fullmatch(r'[a-z-]+_[a-z0-9-]+_\d+k_[a-z0-9-]+-\d+x\d+\.py', name)
     assert name.split('_')[0].split('-')[0] in (
         osp.basename(osp.dirname(path)), 'pce', 'full', 'cam')
     cfg = Config.fromfile(path)
