@@ -13,7 +13,7 @@ from mmseg.registry import MODELS
 
 from mmseg_wsss.algorithms.instance_crf import (
     KernelParams, add_stuff_detections, check_detections, dense_kernel,
-    dense_pairwise_messages, instance_map, instance_unaries,
+    dense_pairwise_messages, instance_map, instance_unaries, local_kernel_weights,
     local_pairwise_messages, match_instances, matched_targets, mean_field)
 from mmseg_wsss.models.decode_heads import InstanceCRFHead
 
@@ -228,11 +228,12 @@ def _torch_inputs(q, img, dtype):
             torch.tensor(img, dtype=dtype).permute(2, 0, 1)[None])
 
 
+@pytest.mark.parametrize('normalize', [False, True])
 @pytest.mark.parametrize('dtype,tol', [(torch.float64, 1e-10),
                                        (torch.float32, 1e-5)])
-def test_head_equals_numpy(dtype, tol):
+def test_head_equals_numpy(dtype, tol, normalize):
     head = MODELS.build(dict(type='InstanceCRFHead', radius=2, iters=3,
-                             theta_beta=30.0))
+                             theta_beta=30.0, normalize=normalize))
     assert isinstance(head, InstanceCRFHead)
     head.to(dtype)
     with torch.no_grad():
@@ -245,7 +246,7 @@ def test_head_equals_numpy(dtype, tol):
         with torch.no_grad():
             out = head(qt, imt, [dets], stuff_classes=[0])
         u = _unaries(q, *np_dets, stuff=[0], w1=.7, w2=1.3)
-        expected = mean_field(u, img, 3, 2, kernel)
+        expected = mean_field(u, img, 3, 2, kernel, normalize)
         assert out[0].dtype == dtype and out[0].shape == expected.shape
         np.testing.assert_allclose(out[0].numpy(), expected, rtol=0,
                                    atol=tol)
@@ -343,3 +344,22 @@ def test_loss_is_permutation_invariant_and_by_hand():
         ids = torch.tensor([*perm, *range(4, 256)])
         assert head.loss(out, [ids[gt]]).item() == pytest.approx(
             loss.item(), rel=1e-12)
+
+
+def test_normalised_kernels_by_hand_on_a_flat_image():
+    """Flat colour: at the centre of a 5x5 image with radius 2 each kernel
+    sums to S over the 24 neighbours, so the normalised weights sum to
+    w S / (1 + S) per kernel."""
+    img = np.full((5, 5, 3), 100.0)
+    kernel = KernelParams(w_spatial=3, theta_gamma=3, w_bilateral=4,
+                          theta_alpha=49)
+    w = local_kernel_weights(img, 2, kernel, normalize=True)
+    d2 = [dy * dy + dx * dx for dy in range(-2, 3) for dx in range(-2, 3)
+          if dy or dx]
+    s_s = sum(math.exp(-d / 18) for d in d2)
+    s_b = sum(math.exp(-d / (2 * 49 ** 2)) for d in d2)
+    want = 3 * s_s / (1 + s_s) + 4 * s_b / (1 + s_b)
+    assert abs(w[:, 2, 2].sum() - want) < 1e-12
+    assert (w.sum(0) < 7).all()
+    raw = local_kernel_weights(img, 2, kernel)
+    assert abs(raw[:, 2, 2].sum() - (3 * s_s + 4 * s_b)) < 1e-12

@@ -226,25 +226,40 @@ def dense_pairwise_messages(probs: np.ndarray, img: np.ndarray,
 
 
 def local_kernel_weights(img: np.ndarray, radius: int,
-                         kernel: KernelParams = KernelParams()
-                         ) -> np.ndarray:
+                         kernel: KernelParams = KernelParams(),
+                         normalize: bool = False) -> np.ndarray:
     """``(O, H, W)``: ``k(f_i, f_{i + o})`` for each offset ``o`` of
     :func:`window_offsets` ``(radius)``, 0 where ``i + o`` lies outside
-    the image. One shifted slice of the padded image per offset."""
+    the image. One shifted slice of the padded image per offset.
+
+    ``normalize``: each of the two kernels divided by its sum over the
+    window of pixel ``i``, the pixel itself included (kernel value 1),
+    before weighting: ``w_s k_s / (1 + sum_j k_s) + w_b k_b / (1 + sum_j
+    k_b)``, the per-pixel normalisation of CRF-as-RNN's filters, which the
+    reference network uses. Messages stay below ``w_s + w_b``, so the
+    marginals do not saturate and the instance loss keeps its gradient.
+    Off: eq. (2)'s kernel exactly."""
     im = _check_image(img)
     h, w = im.shape[:2]
     offsets = window_offsets(radius)
     r = int(radius)
     padded = np.pad(im, ((r, r), (r, r), (0, 0)))
     inside = np.pad(np.ones((h, w)), r)
-    out = np.empty((len(offsets), h, w))
+    spatial = np.empty((len(offsets), h, w))
+    bilateral = np.empty((len(offsets), h, w))
+    k = kernel
     for o, (dy, dx) in enumerate(offsets):
         d_pos = float(dy * dy + dx * dx)
         d_rgb = ((padded[r + dy:r + dy + h, r + dx:r + dx + w] - im) ** 2
                  ).sum(-1)
-        out[o] = _kernel(d_pos, d_rgb, kernel)
-        out[o] *= inside[r + dy:r + dy + h, r + dx:r + dx + w]
-    return out
+        mask = inside[r + dy:r + dy + h, r + dx:r + dx + w]
+        spatial[o] = np.exp(-d_pos / (2 * k.theta_gamma**2)) * mask
+        bilateral[o] = np.exp(-d_pos / (2 * k.theta_alpha**2)
+                              - d_rgb / (2 * k.theta_beta**2)) * mask
+    if normalize:
+        spatial /= 1 + spatial.sum(0)
+        bilateral /= 1 + bilateral.sum(0)
+    return k.w_spatial * spatial + k.w_bilateral * bilateral
 
 
 def _window_messages(weights: np.ndarray, probs: np.ndarray,
@@ -280,7 +295,8 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 def mean_field(unaries: np.ndarray, img: np.ndarray, iters: int = 3,
                radius: int = 3,
-               kernel: KernelParams = KernelParams()) -> np.ndarray:
+               kernel: KernelParams = KernelParams(),
+               normalize: bool = False) -> np.ndarray:
     """Mean-field marginals ``Q_inst`` ``(D, H, W)`` of eq. (2).
 
     Parallel updates from ``Q^0 = softmax(-U)``: ``Q^{t+1}_i(k) propto
@@ -288,6 +304,8 @@ def mean_field(unaries: np.ndarray, img: np.ndarray, iters: int = 3,
     :func:`local_pairwise_messages` (``sum_{k' != k}`` of the Potts
     energy equals ``sum_j k_ij - M_i(k)``, constant over ``k`` except
     ``-M``). ``unaries`` from :func:`instance_unaries`, finite.
+    ``normalize``: the normalised kernels of :func:`local_kernel_weights`
+    (the reference network's; off: eq. 2 exactly).
     """
     if int(iters) != iters or iters < 0:
         raise ValueError(f'iters {iters} must be an integer >= 0')
@@ -296,7 +314,7 @@ def mean_field(unaries: np.ndarray, img: np.ndarray, iters: int = 3,
         raise ValueError(f'unaries must be a finite (D, H, W) array, D >= '
                          f'1, got {u.shape}')
     weights = local_kernel_weights(_check_image(img, u.shape[1:]), radius,
-                                   kernel)
+                                   kernel, normalize)
     q = _softmax(-u)
     for _ in range(iters):
         q = _softmax(-u + _window_messages(weights, q, radius))

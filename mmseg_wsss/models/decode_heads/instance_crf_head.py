@@ -44,6 +44,10 @@ class InstanceCRFHead(nn.Module):
         w_spatial, theta_gamma, w_bilateral, theta_alpha, theta_beta
             (float): Kernel weights and bandwidths (reference: 3, 3, 4,
             49, 5; positions in pixels, colours RGB 0-255).
+        normalize (bool): Each kernel divided by its sum over the window
+            (CRF-as-RNN's filter normalisation, as the reference network):
+            bounded messages, unsaturated marginals, a usable gradient.
+            False: eq. (2)'s kernel exactly (the marginals saturate).
         ignore_index (int): Ground-truth instance id the loss ignores.
     """
 
@@ -56,6 +60,7 @@ class InstanceCRFHead(nn.Module):
                  w_bilateral: float = 4.0,
                  theta_alpha: float = 49.0,
                  theta_beta: float = 5.0,
+                 normalize: bool = True,
                  ignore_index: int = 255) -> None:
         super().__init__()
         if int(iters) != iters or iters < 0:
@@ -66,6 +71,7 @@ class InstanceCRFHead(nn.Module):
         self.eps = eps
         self.kernel = KernelParams(w_spatial, theta_gamma, w_bilateral,
                                    theta_alpha, theta_beta)
+        self.normalize = normalize
         self.ignore_index = ignore_index
         self.w1 = nn.Parameter(torch.tensor(1.0))
         self.w2 = nn.Parameter(torch.tensor(1.0))
@@ -118,29 +124,29 @@ class InstanceCRFHead(nn.Module):
 
     def kernel_weights(self, img: Tensor) -> Tensor:
         """``(O, H, W)`` kernel values ``k(f_i, f_{i + o})`` for each
-        window offset, 0 outside the image; ``img`` ``(3, H, W)``. The
-        second half of the offsets mirrors the first (``o_{O-1-m} =
-        -o_m``): ``k(f_i, f_{i - o}) = k(f_{i - o}, f_i)`` is a shift of
-        the first half's map."""
+        window offset, 0 outside the image; ``img`` ``(3, H, W)``; with
+        ``normalize`` each kernel divided by its window sum (the pixel
+        itself counting 1) first (see
+        :func:`~mmseg_wsss.algorithms.instance_crf.local_kernel_weights`).
+        """
         k, r = self.kernel, self.radius
         _, h, w = img.shape
         scaled = img / (np.sqrt(2) * k.theta_beta)
         padded = F.pad(scaled, (r, r, r, r))
         inside = F.pad(img.new_ones(h, w), (r, r, r, r))
-        half = len(self.offsets) // 2
-        out = img.new_empty(len(self.offsets), h, w)
-        for m, (dy, dx) in enumerate(self.offsets[:half]):
+        spatial = img.new_empty(len(self.offsets), h, w)
+        bilateral = img.new_empty(len(self.offsets), h, w)
+        for m, (dy, dx) in enumerate(self.offsets):
             d_pos = float(dy * dy + dx * dx)
+            mask = inside[r + dy:r + dy + h, r + dx:r + dx + w]
             diff = padded[:, r + dy:r + dy + h, r + dx:r + dx + w] - scaled
-            bilateral = torch.exp(-diff.square_().sum(0)).mul_(
-                k.w_bilateral * np.exp(-d_pos / (2 * k.theta_alpha**2)))
-            spatial = k.w_spatial * np.exp(-d_pos / (2 * k.theta_gamma**2))
-            out[m] = bilateral.add_(spatial).mul_(
-                inside[r + dy:r + dy + h, r + dx:r + dx + w])
-            # k(i, i - o) = k(i - o, i): the map above shifted by -o
-            out[-1 - m] = F.pad(out[m], (r, r, r, r))[
-                r - dy:r - dy + h, r - dx:r - dx + w]
-        return out
+            bilateral[m] = torch.exp(-diff.square_().sum(0)).mul_(
+                np.exp(-d_pos / (2 * k.theta_alpha**2))).mul_(mask)
+            spatial[m] = mask * np.exp(-d_pos / (2 * k.theta_gamma**2))
+        if self.normalize:  # the pixel itself counts 1 in the sums
+            spatial /= 1 + spatial.sum(0)
+            bilateral /= 1 + bilateral.sum(0)
+        return spatial.mul_(k.w_spatial).add_(bilateral, alpha=k.w_bilateral)
 
     def messages(self, weights: Tensor, marginals: Tensor) -> Tensor:
         """``M_i(l) = sum_o weights[o, i] Q_{i + o}(l)`` (zero padding)."""
