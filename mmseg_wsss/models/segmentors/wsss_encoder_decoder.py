@@ -135,8 +135,11 @@ class WSSSEncoderDecoder(EncoderDecoder):
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """The heads' label losses plus every weak loss (see the class)."""
-        batch = WeakBatch(self, inputs, data_samples,
-                          self.extract_feat(inputs))
+        return self.batch_losses(
+            WeakBatch(self, inputs, data_samples, self.extract_feat(inputs)))
+
+    def batch_losses(self, batch: WeakBatch) -> dict:
+        """:meth:`loss` of a :class:`WeakBatch` (subclasses add terms)."""
         losses = self.label_losses(batch)
         for loss in self.loss_weak:
             if loss.loss_weight:
