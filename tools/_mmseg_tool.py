@@ -1,12 +1,12 @@
 """Run one of MMSeg's own tools (shipped in ``mmseg/.mim/tools``) with
 mmseg_wsss registered and its environment set up, so our tools have exactly
-MMSeg's command line."""
+MMSeg's command line; likewise MMDet's (``mmdet/.mim/tools``) for the
+detector of the panoptic configs."""
 import argparse
+import importlib
 import os.path as osp
 import runpy
 import sys
-
-import mmseg
 
 from mmseg_wsss.utils import register_all_modules, setup_env
 
@@ -39,9 +39,9 @@ def check_data(argv: list, splits: tuple) -> None:
         sys.exit(f'\ndataset check: {e}')
 
 
-def run(name: str, init_dist: bool = False) -> None:
-    """Run MMSeg's ``tools/<name>`` after :func:`register_all_modules` and
-    :func:`setup_env`.
+def run(name: str, init_dist: bool = False, package: str = 'mmseg') -> None:
+    """Run ``<package>/.mim/tools/<name>`` after :func:`setup_env` (and,
+    for MMSeg, :func:`register_all_modules`).
 
     Args:
         name (str): The tool's file name.
@@ -50,13 +50,18 @@ def run(name: str, init_dist: bool = False) -> None:
             :func:`mmseg_wsss.engine.init_cpu_dist`), for tools that build
             mmengine's plain ``Runner`` (MMSeg's ``test.py``) rather than the
             config's ``runner_type``, which does it itself.
+        package (str): ``'mmseg'``, or ``'mmdet'`` for MMDet's tools, whose
+            configs (``default_scope='mmdet'``) need nothing of
+            mmseg_wsss registered: the runner imports MMDet's modules.
     """
-    path = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', name)
+    module = importlib.import_module(package)
+    path = osp.join(osp.dirname(module.__file__), '.mim', 'tools', name)
     if not osp.isfile(path):
-        sys.exit(f'{path} is missing: mmsegmentation was installed without '
-                 'its tools (install the PyPI wheel)')
-    # the runner sets the default scope from the config
-    register_all_modules(init_default_scope=False)
+        sys.exit(f'{path} is missing: {package} was installed without its '
+                 'tools (install the PyPI wheel)')
+    if package == 'mmseg':
+        # the runner sets the default scope from the config
+        register_all_modules(init_default_scope=False)
     setup_env()
     if init_dist:
         from mmseg_wsss.engine import init_cpu_dist

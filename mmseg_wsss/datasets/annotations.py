@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from mmengine.structures import InstanceData
 
+from .detections import check_entry, read_detections
 from .validation import (WeakAnnotationError, check_boxes, check_proportions,
                          check_tags)
 
@@ -174,6 +175,28 @@ def _decode_boxes(entry: dict, num_classes: int, path: str, key: str) -> dict:
                 instance_ids=list(entry['instance_ids']))
 
 
+def _decode_detections(entry: dict, num_classes: int, path: str,
+                       key: str) -> dict:
+    return check_entry(entry, num_classes, path, key)
+
+
+def _detection_results(value: dict, num_classes: int) -> dict:
+    return {
+        'gt_det_bboxes': np.asarray(value['bboxes'],
+                                    np.float32).reshape(-1, 4),
+        'gt_det_labels': np.asarray(value['labels'], np.int64),
+        'gt_det_scores': np.asarray(value['scores'], np.float32),
+        'gt_det_img_hw': tuple(value['img_hw']),
+    }
+
+
+def _pack_detections(results: dict) -> InstanceData:
+    return InstanceData(
+        bboxes=torch.as_tensor(results['gt_det_bboxes']),
+        labels=torch.as_tensor(results['gt_det_labels']),
+        scores=torch.as_tensor(results['gt_det_scores']))
+
+
 def _decode_tags(entry: list, num_classes: int, path: str, key: str) -> list:
     return check_tags(entry, num_classes, path, key).tolist()
 
@@ -233,5 +256,13 @@ for _kind in (
         AnnotationKind('boxes', IMAGE, 'instances_file', 'gt_bboxes',
                        'gt_instances', read=_read_coco, decode=_decode_boxes,
                        to_results=_box_results, pack=_pack_boxes),
+        # a detector's boxes, labels and scores for the instance CRF:
+        # tools/dataset/make_detections.py (mmseg_wsss.datasets.detections);
+        # not moved by geometric transforms (test-time / unaugmented use)
+        AnnotationKind('detections', IMAGE, 'detections_file',
+                       'gt_det_bboxes', 'detections', read=read_detections,
+                       decode=_decode_detections,
+                       to_results=_detection_results,
+                       pack=_pack_detections),
 ):
     register_annotation(_kind)

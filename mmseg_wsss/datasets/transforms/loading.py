@@ -52,6 +52,7 @@ class LoadWeakAnnotations(BaseTransform):
     tags          gt_tags               multi-hot (C,) float32
     proportions   gt_proportions        (C,) float32, sums to 1
     boxes         gt_bboxes, ...labels  (N, 4) xyxy float32, (N,) int64
+    detections    gt_det_bboxes, ...    boxes, labels, scores of a detector
     ============  ====================  ================================
 
     Args:
@@ -141,6 +142,13 @@ class LoadWeakAnnotations(BaseTransform):
                 results['proportions_shape'] = tuple(img_hw)
         if 'gt_inst_map' in results and 'gt_instance_ids' in results:
             self._check_instances(results, sample)
+        made_for = results.pop('gt_det_img_hw', None)
+        if made_for is not None and tuple(made_for) != file_hw:
+            raise WeakAnnotationError(
+                results['img_path'], sample,
+                f'the detections were made for a {made_for[1]}x{made_for[0]} '
+                f'image, the file is {file_hw[1]}x{file_hw[0]}: a detection '
+                'cache of another dataset?')
         return results
 
     @staticmethod
