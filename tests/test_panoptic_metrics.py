@@ -557,3 +557,22 @@ def test_to_coco_panoptic_segments_info():
                                                 [1, 3, 2, 2, 0],
                                                 [1, 3, 3, 1, 1]])
     assert (rgb[..., 1:] == 0).all()
+
+
+def test_mask_ious_with_no_prediction_or_no_ground_truth():
+    from mmseg_wsss.algorithms.panoptic import mask_ious
+    gt = np.zeros((2, 4, 5), bool)
+    gt[0, :2] = gt[1, 2:] = True
+    assert mask_ious(np.zeros((0, 4, 5), bool), gt).shape == (0, 2)
+    assert mask_ious(gt, np.zeros((0, 4, 5), bool)).shape == (2, 0)
+
+
+def test_instance_ap_metric_accepts_results_collected_as_plain_tuples():
+    """mmengine's result collection turns the named tuples into tuples."""
+    from mmseg_wsss.algorithms.panoptic import ImageInstances
+    from mmseg_wsss.evaluation.metrics import InstanceAPMetric
+    metric = InstanceAPMetric(thresholds=[0.5])
+    one = ImageInstances(np.array([1]), np.array([0.9]), np.array([1]),
+                         np.array([False]), np.array([[0.8]]))
+    assert metric.compute_metrics([tuple(one)]) == {'APr@0.5': 100.0,
+                                                    'APr_vol': 100.0}

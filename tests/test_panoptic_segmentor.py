@@ -136,3 +136,29 @@ def test_connected_components_by_hand():
     assert len(set(four[four > 0].tolist())) == 4
     with pytest.raises(ValueError):
         connected_component_instances(sem, [1], connectivity=6)
+
+
+def test_pred_instances_carry_detection_scores_or_mean_probability():
+    torch.manual_seed(0)
+    img = torch.rand(1, 3, 24, 32) * 255
+    model = _model().eval()
+    s, _, _ = _sample()
+    with torch.no_grad():
+        out = model.predict(img, [s])[0]
+    inst = out.pred_inst_seg.data[0]
+    pi = out.pred_instances
+    ids = [k for k in (1, 2, 3) if (inst == k).any()]
+    assert len(pi) == len(ids)
+    for m, label, score, k in zip(pi.masks, pi.labels, pi.scores, ids):
+        assert (m == (inst == k)).all()
+        assert float(score) == pytest.approx([.9, .8, .7][k - 1])
+        assert int(label) == [1, 1, 2][k - 1]
+    base = _model(instances='components').eval()
+    base.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        comp = base.predict(img, [_sample()[0]])[0]
+    probs = comp.seg_logits.data.softmax(0)
+    for m, label, score in zip(comp.pred_instances.masks,
+                               comp.pred_instances.labels,
+                               comp.pred_instances.scores):
+        assert float(score) == pytest.approx(float(probs[label][m].mean()))

@@ -306,8 +306,9 @@ def mask_ious(pred_masks: np.ndarray, gt_masks: np.ndarray,
     if pred.ndim != 3 or gt.ndim != 3 or pred.shape[1:] != gt.shape[1:]:
         raise ValueError(f'masks {pred.shape} and {gt.shape} must be '
                          '(N, H, W) and (M, H, W)')
-    pred = pred.reshape(len(pred), -1)
-    gt = gt.reshape(len(gt), -1)
+    pixels = int(np.prod(pred.shape[1:]))  # -1 fails for 0 masks
+    pred = pred.reshape(len(pred), pixels)
+    gt = gt.reshape(len(gt), pixels)
     if void is not None:
         keep = ~np.asarray(void, bool).ravel()
         pred, gt = pred[:, keep], gt[:, keep]

@@ -11,7 +11,8 @@ from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from mmseg_wsss.algorithms.panoptic import (AP_VOL_THRESHOLDS, PQStats,
+from mmseg_wsss.algorithms.panoptic import (AP_VOL_THRESHOLDS, ImageInstances,
+                                            PQStats,
                                             Segments, ap_r_from_instances,
                                             coco_segments_info, id2rgb,
                                             image_instances, instance_masks,
@@ -290,6 +291,8 @@ class InstanceAPMetric(BaseMetric):
         return masks.astype(bool), labels, scores
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        # mmengine's result collection turns named tuples into plain ones
+        results = [ImageInstances(*r) for r in results]
         ap = ap_r_from_instances(results, self.thresholds, self.one_to_one)
         metrics = {
             f'APr@{t:g}': round(ap.at(t) * 100, 2)

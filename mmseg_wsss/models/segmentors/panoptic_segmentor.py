@@ -5,7 +5,7 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.structures import PixelData
+from mmengine.structures import InstanceData, PixelData
 from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
@@ -44,6 +44,10 @@ class PanopticSegmentor(WSSSEncoderDecoder):
       ``pred_inst_seg`` its id (1.. for detections, 0 for stuff);
     * ``'components'``: the detector-free baseline, connected components
       of each thing class of the semantic arg-max.
+
+    ``pred_instances`` holds the thing instances (masks, classes, scores:
+    the detection's, or the mean class probability over the mask) for
+    :class:`~mmseg_wsss.evaluation.InstanceAPMetric`.
 
     An image without detections gets only stuff segments.
 
@@ -137,13 +141,37 @@ class PanopticSegmentor(WSSSEncoderDecoder):
             if mode == 'components':
                 sem = probs.argmax(0)
                 inst = torch.from_numpy(connected_component_instances(
-                    sem.cpu().numpy(), self.thing_classes))
+                    sem.cpu().numpy(), self.thing_classes)).to(sem.device)
+                scores = None
             else:
-                sem, inst = self._crf_instances(probs, rgb[i], sample)
+                sem, inst, scores = self._crf_instances(probs, rgb[i],
+                                                        sample)
+            inst = inst.to(probs.device, torch.int64)
             sample.pred_sem_seg = PixelData(data=sem[None].to(probs.device))
-            sample.pred_inst_seg = PixelData(
-                data=inst[None].to(probs.device, torch.int64))
+            sample.pred_inst_seg = PixelData(data=inst[None])
+            sample.pred_instances = self._instances(probs, sem, inst, scores)
         return samples
+
+    @staticmethod
+    def _instances(probs: Tensor, sem: Tensor, inst: Tensor,
+                   scores: Optional[Tensor]) -> InstanceData:
+        """The thing instances of ``inst`` as masks with their class and
+        score for AP^r: the detection's score (``scores[id - 1]``), or,
+        without detections, the mean probability of the instance's class
+        over its mask (the paper's Table 6 alternative)."""
+        ids = inst.unique()
+        ids = ids[ids > 0]
+        masks = inst[None] == ids[:, None, None]
+        labels = torch.stack([sem[m][0] for m in masks]) if len(ids) else \
+            sem.new_zeros(0)
+        if scores is not None:
+            score = scores[ids - 1]
+        else:
+            score = torch.stack([probs[c][m].mean()
+                                 for c, m in zip(labels, masks)]) \
+                if len(ids) else probs.new_zeros(0)
+        return InstanceData(masks=masks, labels=labels.long(),
+                            scores=score.float())
 
     def _crf_instances(self, probs: Tensor, rgb: Tensor, sample) -> tuple:
         """Semantic and instance maps of the instance CRF at the original
@@ -167,5 +195,5 @@ class PanopticSegmentor(WSSSEncoderDecoder):
                                              device=best.device)])
         n_det = len(labels)
         inst = torch.where(best < n_det, best + 1, torch.zeros_like(best))
-        return classes[best], inst
+        return classes[best], inst, scores.to(best.device).float()
 
