@@ -24,6 +24,11 @@ def _tool(root, out, *extra):
 
 
 def test_box_labels_instances_report_and_resume(tiny_root, tmp_path):
+    path = osp.join(tiny_root, 'instances/train.json')
+    coco = json.load(open(path))
+    for ann in coco['annotations']:  # instances keep the json's ids
+        ann['inst_id'] = {1: 5, 2: 9}[ann['inst_id']]
+    json.dump(coco, open(path, 'w'))
     out = tmp_path / 'boxes'
     proc = _tool(tiny_root, out)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -41,11 +46,11 @@ def test_box_labels_instances_report_and_resume(tiny_root, tmp_path):
     sem = cv2.imread(str(out / 'semantic/train/000.png'), 0)
     inst = cv2.imread(str(out / 'instances/train/000.png'),
                       cv2.IMREAD_UNCHANGED)
-    assert inst.dtype == np.uint16 and set(np.unique(inst)) <= {0, 1, 2}
-    # outside both boxes: background; instance i only on its box's class
+    assert inst.dtype == np.uint16 and set(np.unique(inst)) <= {0, 5, 9}
+    # outside both boxes: background; each instance only on its box's class
     assert (sem[full == 0][:1] == 0).all() and sem[0, 0] == 0
-    assert set(np.unique(sem[inst == 1])) == {1}
-    assert set(np.unique(sem[inst == 2])) == {2}
+    assert set(np.unique(sem[inst == 5])) == {1}
+    assert set(np.unique(sem[inst == 9])) == {2}
     assert (out / 'semantic/train_overlays/000.png').is_file()
     assert (out / 'semantic/train_stages/grabcut/000.png').is_file()
     before = os.stat(out / 'semantic/train/000.png').st_mtime_ns

@@ -32,8 +32,9 @@ Written:
 
 * ``OUT_DIR/semantic/<split>/<id>.png``: class ids (``pseudo_path`` of a
   training config); ``OUT_DIR/instances/<split>/<id>.png``: uint16
-  instance ids (1..N in the json's box order; 0: none, or claimed by two
-  boxes of one class); each folder is one version, written into
+  instance ids (each box's ``inst_id`` in the json, else its 1-based
+  index; 0: none, or claimed by two boxes of one class), which
+  ``inst_map_path`` can load next to the json's boxes; each folder is one version, written into
   ``.<split>.tmp`` beside it and renamed when complete;
 * ``OUT_DIR/semantic/<split>_stages/<estimator>/``: the labels each
   estimator gives alone (when there are several);
@@ -155,7 +156,10 @@ class BoxLabeller(nn.Module):
         inboxes = np.zeros(img.shape[:2], bool)
         for box in boxes:
             inboxes |= box_mask(box, img.shape)
-        return out.semantic, alone, out.instances, inboxes
+        # box k's instance is the json's inst_id of box k (0 stays none)
+        ids = np.concatenate([[0], inst.instance_ids.numpy()])
+        return out.semantic, alone, ids[out.instances].astype(np.uint16), \
+            inboxes
 
     def test_step(self, data: dict) -> List[SegDataSample]:
         cams = self.cam.test_step(copy.deepcopy(data)) if self.cam else None
