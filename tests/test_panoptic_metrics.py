@@ -576,3 +576,30 @@ def test_instance_ap_metric_accepts_results_collected_as_plain_tuples():
                          np.array([False]), np.array([[0.8]]))
     assert metric.compute_metrics([tuple(one)]) == {'APr@0.5': 100.0,
                                                     'APr_vol': 100.0}
+
+
+def test_panoptic_output_overlays(tmp_path):
+    """With output_dir and a palette, each prediction also gets an overlay
+    image | semantic | segments (segment borders white)."""
+    pred_sem, pred_inst, gt_sem, gt_inst = _toy()
+    img_path = str(tmp_path / 'img.png')
+    cv2.imwrite(img_path, np.full((*gt_sem.shape, 3), 90, np.uint8))
+    metric = METRICS.build(dict(type='PanopticQualityMetric',
+                                thing_classes=[1],
+                                output_dir=str(tmp_path / 'out')))
+    metric.dataset_meta = dict(classes=('sky', 'car'),
+                               palette=[[0, 0, 255], [255, 0, 0]])
+    sample = _sample('img', pred_sem, pred_inst, gt_sem, gt_inst)
+    sample['img_path'] = img_path
+    metric.process({}, [sample])
+    panel = cv2.imread(str(tmp_path / 'out' / 'panoptic_overlays' /
+                           'img.png'))
+    h, w = gt_sem.shape
+    assert panel.shape == (h, 3 * w, 3)
+    assert (panel[:, :w] == 90).all()
+    id_map, _ = panoptic_segments(pred_sem, pred_inst, [1])
+    segs = panel[:, 2 * w:]
+    edge = np.zeros_like(id_map, bool)
+    edge[:, 1:] |= id_map[:, 1:] != id_map[:, :-1]
+    edge[1:] |= id_map[1:] != id_map[:-1]
+    assert (segs[edge] == 255).all() and not (segs[~edge] == 255).all(-1).any()

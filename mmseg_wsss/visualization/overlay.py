@@ -49,3 +49,31 @@ def overlay_cams(img_rgb: np.ndarray,
     weight = alpha * np.clip(cams.max(0), 0, 1)[..., None]
     out = (1 - weight) * img_rgb.astype(np.float32) + weight * colour
     return out.round().astype(np.uint8)
+
+
+def segment_colours(id_map: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(H, W, 3) uint8: a distinct random colour per segment id of
+    ``id_map`` (0, VOID, black); the same id always gets the same colour."""
+    ids, inverse = np.unique(id_map, return_inverse=True)
+    lut = np.random.default_rng(seed).integers(64, 256, (len(ids), 3),
+                                               dtype=np.uint8)
+    lut[ids == 0] = 0
+    return lut[inverse.reshape(id_map.shape)]
+
+
+def panoptic_panel(img_rgb: np.ndarray, sem: np.ndarray, id_map: np.ndarray,
+                   palette: Sequence[Sequence[int]],
+                   ignore_index: int = 255) -> np.ndarray:
+    """``img | semantic overlay | segments`` side by side, RGB: each
+    panoptic segment of ``id_map`` (0 VOID) in its own colour over the
+    image, segment borders in white."""
+    seg = segment_colours(id_map).astype(np.float32)
+    blend = (0.4 * img_rgb + 0.6 * seg).round().astype(np.uint8)
+    border = np.zeros(id_map.shape, dtype=bool)
+    border[:, 1:] |= id_map[:, 1:] != id_map[:, :-1]
+    border[1:] |= id_map[1:] != id_map[:-1]
+    blend[border] = 255
+    return np.concatenate([
+        img_rgb, overlay_labels(img_rgb, sem, palette,
+                                ignore_index=ignore_index), blend
+    ], 1)

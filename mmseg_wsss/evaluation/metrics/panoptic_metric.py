@@ -4,6 +4,7 @@ Arnab and Torr, ECCV 2018, Sec. 4.1), over
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import mmcv
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
@@ -19,6 +20,7 @@ from mmseg_wsss.algorithms.panoptic import (AP_VOL_THRESHOLDS, ImageInstances,
                                             panoptic_segments, pq_average,
                                             pq_per_class, pq_stats)
 from mmseg_wsss.utils import atomic_write_image, atomic_write_json
+from mmseg_wsss.visualization import panoptic_panel
 
 ClassList = Sequence[Union[int, str]]
 
@@ -101,7 +103,9 @@ class PanopticQualityMetric(BaseMetric):
             panoptic format: ``<output_dir>/panoptic_pred/<image>.png`` and
             ``<output_dir>/panoptic_pred.json`` (category ids = class
             indices, ``image_id`` = the image's file name stem), each
-            through a temporary file and a rename.
+            through a temporary file and a rename, and overlays
+            ``<output_dir>/panoptic_overlays/<image>.png`` (image |
+            semantic | segments; when the dataset has a palette).
     """
 
     def __init__(self,
@@ -132,12 +136,16 @@ class PanopticQualityMetric(BaseMetric):
             stats = pq_stats(pred_map, pred_segments, gt_map, gt_segments)
             annotation = None
             if self.output_dir is not None:
-                annotation = self._write_png(sample, pred_map, pred_segments)
+                annotation = self._write_png(sample, pred_map, pred_segments,
+                                             pred_sem)
             self.results.append((stats, annotation))
 
     def _write_png(self, sample: dict, id_map: np.ndarray,
-                   segments: Segments) -> dict:
-        """Write the COCO panoptic PNG of a prediction; its annotation."""
+                   segments: Segments, sem: np.ndarray) -> dict:
+        """Write the COCO panoptic PNG of a prediction and its overlay
+        (image | semantic | segments,
+        :func:`~mmseg_wsss.visualization.panoptic_panel`); its annotation.
+        """
         if 'img_path' not in sample:
             raise ValueError('PanopticQualityMetric with output_dir needs '
                              'img_path in every data sample')
@@ -145,6 +153,15 @@ class PanopticQualityMetric(BaseMetric):
         atomic_write_image(
             osp.join(self.output_dir, 'panoptic_pred', f'{stem}.png'),
             id2rgb(id_map)[..., ::-1])  # cv2 writes BGR
+        palette = (self.dataset_meta or {}).get('palette')
+        img = mmcv.imread(sample['img_path'], 'color_ignore_orientation',
+                          channel_order='rgb') if palette and osp.isfile(
+                              sample['img_path']) else None
+        if img is not None and img.shape[:2] == id_map.shape:
+            atomic_write_image(
+                osp.join(self.output_dir, 'panoptic_overlays', f'{stem}.png'),
+                panoptic_panel(img, sem, id_map, palette,
+                               self.ignore_index)[..., ::-1])
         return dict(image_id=stem, file_name=f'{stem}.png',
                     segments_info=coco_segments_info(id_map, segments))
 
