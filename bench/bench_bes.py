@@ -31,6 +31,12 @@ and first-stage width (64: the configs' network), heads scaled along as in
 
     python bench/bench_bes.py [--iters 1000] [--base-channels 16]
         [--datasets neu_seg camvid] [--seeds 0 1] [--name bes]
+    python bench/bench_bes.py --gt-boundary   # 5. below, no training
+
+5. ``--gt-boundary``: the oracle maps walked within the ground-truth
+   boundaries (the edges of the full masks) instead of BENet's, for a grid
+   of walk strides and step counts: the random walk with a perfect
+   boundary map.
 
 Resumable (trainings with a ``last_checkpoint``, label stages with a
 report, tests already run are kept). Prints the tables (mean and spread
@@ -249,6 +255,41 @@ def oracle_variant(ds: str, work: str, opts: List[str], args) -> dict:
                        if k not in ('cfg', 'opts')})
 
 
+def gt_boundary_walk(ds: str, args) -> List[dict]:
+    """The oracle maps walked (eq. 5) within the ground-truth boundaries
+    (the class-agnostic edges of the full masks, dilated by one pixel) in
+    place of BENet's, for each ``stride:steps`` of ``args.walk_grid``: what
+    the random walk gives with a perfect boundary map (no CRF, no training,
+    seed-independent), on every ``args.every``-th training image."""
+    from mmseg_wsss.algorithms import LabelQuality, gt_boundaries
+    from mmseg_wsss.algorithms.bes import bes_pseudo_labels
+    setup_mmseg_wsss()
+    meta = read_json(osp.join(SHARED_DATA, ds, 'meta.json'))
+    num_classes = len(meta['classes'])
+    bg_index = 0 if ds == 'neu_seg' else None
+    samples = [s for k, s in enumerate(oracle_samples(ds, bg_index))
+               if k % args.every == 0]
+    rows = []
+    for cell in args.walk_grid:
+        stride, steps = (int(v) for v in cell.split(':'))
+        quality = {k: LabelQuality() for k in ('cam', 'walk')}
+        for _, img, full, classes in samples:
+            cams = oracle_cams(full, classes, num_classes, args.oracle_erode,
+                               args.oracle_sigma)
+            edges = ndimage.binary_dilation(gt_boundaries(full))
+            out = bes_pseudo_labels(cams, classes, edges.astype(np.float64),
+                                    img, stride=stride, steps=steps,
+                                    crf=None, bg_index=bg_index)
+            quality['cam'].add(out.cam, full)
+            quality['walk'].add(out.walk, full)
+        rows.append(dict(dataset=ds, images=len(samples), stride=stride,
+                         steps=steps, **{
+                             f'{k}_mIoU': round(q.scores()['IoU'] * 100, 2)
+                             for k, q in quality.items()}))
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 # ------------------------------------------------------------- retrain
 def retrain(ds: str, row: str, work: str, opts: List[str], b: int,
             labels: str) -> dict:
@@ -335,7 +376,25 @@ def main() -> None:
     parser.add_argument('--oracle-erode', type=int, default=3)
     parser.add_argument('--oracle-sigma', type=float, default=6.0)
     parser.add_argument('--name', default='bes')
+    parser.add_argument('--gt-boundary', action='store_true',
+                        help='only the oracle maps walked within the '
+                        'ground-truth boundaries, per dataset and '
+                        '--walk-grid cell, into <name>_gt_boundary_e<E>_'
+                        's<S>.json')
+    parser.add_argument('--walk-grid', nargs='+',
+                        default=['4:256', '4:16', '2:64', '2:16'],
+                        help='stride:steps cells of --gt-boundary')
+    parser.add_argument('--every', type=int, default=10,
+                        help='--gt-boundary: every N-th training image')
     args = parser.parse_args()
+    if args.gt_boundary:
+        rows = [r for ds in args.datasets for r in gt_boundary_walk(ds, args)]
+        print_table(rows, list(rows[0]))
+        save_json(f'{args.name}_gt_boundary_e{args.oracle_erode}_'
+                  f's{args.oracle_sigma:g}.json',
+                  dict(oracle_erode=args.oracle_erode,
+                       oracle_sigma=args.oracle_sigma, rows=rows))
+        return
     setup = dict(iters=args.iters, base_channels=args.base_channels,
                  oracle_erode=args.oracle_erode,
                  oracle_sigma=args.oracle_sigma)
