@@ -67,7 +67,8 @@ sys.path.insert(0, osp.join(REPO, 'tools', 'dataset'))
 CAM_CONFIGS = dict(cam='configs/dsrg/cam_r18-d8_1k_{ds}-160x160.py',
                    attn='configs/bes/cam-attn_r18-d8_1k_{ds}-160x160.py')
 BENET = 'configs/bes/bes-benet_r18-d8_1k_{ds}-128x128.py'
-RETRAIN = dict(retrain='configs/bes/bes-retrain_r18-d8-aspp_1k_{ds}-128x128.py',
+RETRAIN = dict(retrain='configs/bes/'
+               'bes-retrain_r18-d8-aspp_1k_{ds}-128x128.py',
                full='configs/bes/full_r18-d8-aspp_1k_{ds}-128x128.py')
 STAGES = ('cam', 'random_walk', 'dcrf')
 
@@ -317,7 +318,8 @@ def mean_spread(values: List[float]) -> str:
         return '-'
     if len(values) == 1:
         return f'{values[0]:.2f}'
-    return f'{statistics.mean(values):.2f} ± {(max(values) - min(values)) / 2:.2f}'
+    half = (max(values) - min(values)) / 2
+    return f'{statistics.mean(values):.2f} ± {half:.2f}'
 
 
 def summary(result: dict) -> dict:
@@ -334,7 +336,8 @@ def summary(result: dict) -> dict:
             for stage, suffix in zip(STAGES, ('', ' + BE', ' + BE + dCRF')):
                 table1.append(dict(dataset=ds, row=label + suffix, **{
                     m: mean_spread([r['stages'][stage][m] for r in runs])
-                    for m in ('mIoU', 'precision', 'recall')}, seeds=len(runs)))
+                    for m in ('mIoU', 'precision', 'recall')},
+                    seeds=len(runs)))
             boundary.append(dict(dataset=ds, benet=label, **{
                 k: mean_spread([r['benet'][k] for r in runs]) for k in
                 ('BoundaryPrecision', 'BoundaryRecall', 'BoundaryF')}))

@@ -13,7 +13,8 @@ from mmseg.registry import MODELS
 
 from mmseg_wsss.algorithms.instance_crf import (
     KernelParams, add_stuff_detections, check_detections, dense_kernel,
-    dense_pairwise_messages, instance_map, instance_unaries, local_kernel_weights,
+    dense_pairwise_messages, instance_map, instance_unaries,
+    local_kernel_weights,
     local_pairwise_messages, match_instances, matched_targets, mean_field)
 from mmseg_wsss.models.decode_heads import InstanceCRFHead
 

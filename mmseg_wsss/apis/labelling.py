@@ -260,6 +260,20 @@ def staging_dir(final: str, reset: bool = True) -> str:
     return path
 
 
+def resumable_staging(final: str, restart: bool) -> str:
+    """The staging folder of ``final`` for a labelling run that resumes:
+    emptied with ``restart``; else the leftover of an interrupted run, or a
+    copy (hard links) of the published version, whose maps a rerun keeps
+    (``LabelWriter(resume=True)``)."""
+    staging = staging_dir(final, reset=restart)
+    if not osp.isdir(staging):
+        if osp.isdir(final):
+            shutil.copytree(final, staging, copy_function=os.link)
+        else:
+            os.makedirs(staging)
+    return staging
+
+
 def publish(staging: str, final: str) -> None:
     """Rename the complete ``staging`` folder to ``final``, replacing an
     older ``final``."""

@@ -58,10 +58,8 @@ import argparse
 import copy
 import inspect
 import json
-import os
 import os.path as osp
 import re
-import shutil
 import sys
 from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -85,7 +83,7 @@ from mmseg_wsss.algorithms.bes import (PSEUDO_LABEL_CRF, bes_pseudo_labels,
 from mmseg_wsss.algorithms.boundaries import (REGION_BG, REGION_BOUNDARY,
                                               REGION_FG, UNCERTAIN)
 from mmseg_wsss.apis import (LabelWriter, label_dataset, load_config,
-                             publish, run_shards, staging_dir)
+                             publish, resumable_staging, run_shards)
 from mmseg_wsss.datasets import WeakAnnotationError
 from mmseg_wsss.utils import atomic_write_json
 from mmseg_wsss.visualization import overlay_labels
@@ -326,19 +324,6 @@ def check_tags(dataset) -> None:
                                       'of every image')
 
 
-def prepare_staging(final: str, restart: bool) -> str:
-    """The staging folder of ``final``: emptied with ``restart``; else the
-    leftover of an interrupted run, or a copy (hard links) of the published
-    version, whose maps a rerun keeps."""
-    staging = staging_dir(final, reset=restart)
-    if not osp.isdir(staging):
-        if osp.isdir(final):
-            shutil.copytree(final, staging, copy_function=os.link)
-        else:
-            os.makedirs(staging)
-    return staging
-
-
 def settings_of(args: argparse.Namespace) -> dict:
     """The per-image function's keyword arguments from the command line."""
     if args.stage == 'boundaries':
@@ -400,7 +385,7 @@ def run(args: argparse.Namespace) -> dict:
         load_benet(load_config(args.benet_config, args.benet_cfg_options),
                    args.benet_checkpoint)
     final = osp.join(args.out_dir, args.stage, args.split)
-    staging = prepare_staging(final, args.restart)
+    staging = resumable_staging(final, args.restart)
     job = partial(label_shard, staging=staging, args=dict(
         vars(args), settings=settings_of(args), flip=not args.no_flip))
     results = run_shards(job, len(dataset), args.nproc)

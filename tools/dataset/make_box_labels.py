@@ -34,8 +34,9 @@ Written:
   training config); ``OUT_DIR/instances/<split>/<id>.png``: uint16
   instance ids (each box's ``inst_id`` in the json, else its 1-based
   index; 0: none, or claimed by two boxes of one class), which
-  ``inst_map_path`` can load next to the json's boxes; each folder is one version, written into
-  ``.<split>.tmp`` beside it and renamed when complete;
+  ``inst_map_path`` can load next to the json's boxes; each folder is one
+  version, written into ``.<split>.tmp`` beside it and renamed when
+  complete;
 * ``OUT_DIR/semantic/<split>_stages/<estimator>/``: the labels each
   estimator gives alone (when there are several);
 * ``OUT_DIR/semantic/<split>_overlays/<id>.png``: image with boxes | each
@@ -53,9 +54,7 @@ the file and the sample.
 import argparse
 import copy
 import json
-import os
 import os.path as osp
-import shutil
 import sys
 from functools import partial
 from typing import Dict, List, Optional, Sequence
@@ -79,7 +78,7 @@ from mmseg_wsss.algorithms.box_labels import (FOREGROUND_ESTIMATORS,
                                               segment_hierarchy,
                                               tag_pseudo_labels)
 from mmseg_wsss.apis import (LabelWriter, label_dataset, load_config,
-                             publish, run_shards, staging_dir)
+                             publish, resumable_staging, run_shards)
 from mmseg_wsss.datasets import WeakAnnotationError
 from mmseg_wsss.utils import atomic_write_image, atomic_write_json
 from mmseg_wsss.visualization import overlay_labels
@@ -313,14 +312,8 @@ def run(args: argparse.Namespace) -> dict:
     n = check(args)
     finals = {k: osp.join(args.out_dir, k, args.split)
               for k in ('semantic', 'instances')}
-    staging = {}
-    for key, final in finals.items():
-        staging[key] = staging_dir(final, reset=args.restart)
-        if not osp.isdir(staging[key]):
-            if osp.isdir(final):  # resume from the published version
-                shutil.copytree(final, staging[key], copy_function=os.link)
-            else:
-                os.makedirs(staging[key])
+    staging = {k: resumable_staging(final, args.restart)
+               for k, final in finals.items()}
     job = partial(label_shard, staging=staging, args=vars(args))
     results = run_shards(job, n, args.nproc)
     quality = {k: sum((r[k] for r in results), LabelQuality())
