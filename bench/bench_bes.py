@@ -58,9 +58,9 @@ from mmseg.registry import DATASETS
 from PIL import Image
 from scipy import ndimage
 
-from bench_dsrg import cli, iter_s, network, schedule, trained
-from common import (REPO, RESULTS, SHARED_DATA, last_run_json, print_table,
-                    run_tool, save_json, setup_mmseg_wsss)
+from bench_dsrg import cli, iter_s, network, schedule, tested, trained
+from common import (REPO, RESULTS, SHARED_DATA, print_table, run_tool,
+                    save_json, setup_mmseg_wsss)
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset'))
 
@@ -95,12 +95,7 @@ def train_benet(ds: str, work: str, boundary_dir: str, opts: List[str],
     cfg = cfg_path(BENET, ds)
     bopts = opts + cli(benet_net(b)) + [
         f'train_dataloader.dataset.data_prefix.boundary_path={boundary_dir}']
-    ckpt = trained(cfg, work, bopts)
-    if not any(osp.isfile(osp.join(work, d, f'{d}.json'))
-               for d in os.listdir(work)):
-        run_tool(['tools/test.py', cfg, ckpt, '--work-dir', work,
-                  '--cfg-options', *bopts])
-    m = last_run_json(work)
+    ckpt, m = tested(cfg, work, bopts)
     return dict(ckpt=ckpt, cfg=cfg, opts=bopts, iter_s=iter_s(work),
                 **{k: m[k] for k in ('BoundaryPrecision', 'BoundaryRecall',
                                      'BoundaryF')})
@@ -300,12 +295,7 @@ def retrain(ds: str, row: str, work: str, opts: List[str], b: int,
         ropts += ['custom_hooks.0.interval=250',
                   f'train_dataloader.dataset.data_prefix.pseudo_path='
                   f'{labels}']
-    ckpt = trained(cfg, work, ropts)
-    if not any(osp.isfile(osp.join(work, d, f'{d}.json'))
-               for d in os.listdir(work)):
-        run_tool(['tools/test.py', cfg, ckpt, '--work-dir', work,
-                  '--cfg-options', *ropts])
-    m = last_run_json(work)
+    _, m = tested(cfg, work, ropts)
     return dict(mIoU=round(m['mIoU'], 2), mPrec=round(m['mPrecision'], 2),
                 mRec=round(m['mRecall'], 2), F1=round(m['F1'], 2),
                 iter_s=iter_s(work))

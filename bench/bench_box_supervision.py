@@ -13,12 +13,11 @@ Resumable (trainings with a ``last_checkpoint`` and tests already run are
 kept). Writes bench/results/box_supervision.json.
 """
 import argparse
-import os
 import os.path as osp
 import statistics
 
-from bench_dsrg import cli, iter_s, network, schedule, trained
-from common import RESULTS, last_run_json, print_table, run_tool, save_json
+from bench_dsrg import cli, iter_s, network, schedule, tested
+from common import RESULTS, print_table, save_json
 
 CONFIG = 'configs/panoptic/panoptic-boxes_r18-d8-aspp_1k_coco128-256x256.py'
 ROWS = {'boxes': [], 'full': ['train_dataloader.dataset.full_subset.'
@@ -28,12 +27,7 @@ ROWS = {'boxes': [], 'full': ['train_dataloader.dataset.full_subset.'
 
 
 def run_row(work: str, opts: list) -> dict:
-    ckpt = trained(CONFIG, work, opts)
-    if not any(osp.isfile(osp.join(work, d, f'{d}.json'))
-               for d in os.listdir(work)):
-        run_tool(['tools/test.py', CONFIG, ckpt, '--work-dir', work,
-                  '--cfg-options', *opts])
-    m = last_run_json(work)
+    _, m = tested(CONFIG, work, opts)
     return dict(mIoU=round(m['mIoU'], 2), mPrec=round(m['mPrecision'], 2),
                 mRec=round(m['mRecall'], 2), iter_s=iter_s(work))
 

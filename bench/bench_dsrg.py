@@ -40,7 +40,7 @@ import os.path as osp
 import shutil
 import statistics
 import sys
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import torch
 from mmengine.config import Config
@@ -113,13 +113,19 @@ def iter_s(work: str) -> float:
     return round(statistics.median(train_iter_times(work)), 4)
 
 
-def train_test(cfg: str, work: str, opts: List[str]) -> dict:
+def tested(cfg: str, work: str, opts: List[str]) -> Tuple[str, dict]:
+    """Train ``cfg`` into ``work`` and test its checkpoint, each unless
+    done there; the checkpoint and the test metrics."""
     ckpt = trained(cfg, work, opts)
     if not any(osp.isfile(osp.join(work, d, f'{d}.json'))
                for d in os.listdir(work)):
         run_tool(['tools/test.py', cfg, ckpt, '--work-dir', work,
                   '--cfg-options', *opts])
-    m = last_run_json(work)
+    return ckpt, last_run_json(work)
+
+
+def train_test(cfg: str, work: str, opts: List[str]) -> dict:
+    _, m = tested(cfg, work, opts)
     scores = (m['mIoU'], m['mPrecision'], m['mRecall'], m['F1'])
     return dict(**{k: round(v, 2) for k, v in zip(METRICS, scores)},
                 iter_s=iter_s(work))

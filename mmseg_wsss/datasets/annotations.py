@@ -20,7 +20,6 @@ string keys of its own:
 A new kind is one :func:`register_annotation` call (plus, for an
 image-level kind, its ``read`` / ``decode`` / ``to_results`` functions).
 """
-import json
 import os.path as osp
 from collections import defaultdict
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from mmengine.structures import InstanceData
 
 from .detections import check_entry, read_detections
 from .validation import (WeakAnnotationError, check_boxes, check_proportions,
-                         check_tags)
+                         check_tags, read_json)
 
 PIXEL, IMAGE = 'pixel', 'image'
 
@@ -116,15 +115,6 @@ def annotations_of(level: str) -> List[AnnotationKind]:
 def field_kind(field: str) -> Optional[AnnotationKind]:
     """The kind packed into ``SegDataSample`` field ``field``, if any."""
     return next((k for k in ANNOTATIONS.values() if k.field == field), None)
-
-
-def read_json(path: str) -> dict:
-    """A JSON file; failures name the file."""
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        raise WeakAnnotationError(path, '*', f'cannot read JSON: {e}')
 
 
 def _read_keyed_json(path: str, classes: Sequence[str], split: str) -> dict:

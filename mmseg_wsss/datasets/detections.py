@@ -16,12 +16,11 @@ kept as it is (the detector's rescaling can overshoot the border by a
 fraction of a pixel): its users clip it to the image. A box of zero area
 or entirely outside the image is an error.
 """
-import json
 from typing import Sequence
 
 import numpy as np
 
-from .validation import WeakAnnotationError
+from .validation import WeakAnnotationError, read_json
 
 FORMAT = 'mmseg_wsss.detections/1'
 
@@ -133,9 +132,4 @@ def read_detections(path: str, classes: Sequence[str], split: str) -> dict:
             out of range, zero-area boxes or boxes entirely outside their
             image.
     """
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        raise WeakAnnotationError(path, '*', f'cannot read JSON: {e}')
-    return check_detections(data, classes, split, path)
+    return check_detections(read_json(path), classes, split, path)

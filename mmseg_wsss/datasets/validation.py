@@ -1,6 +1,7 @@
 """Checks of weak annotations. Every failure raises :class:`WeakAnnotationError`
 naming the file, the sample and what is wrong."""
 import io
+import json
 from typing import Optional, Sequence, Tuple
 
 import cv2
@@ -22,6 +23,15 @@ class WeakAnnotationError(ValueError):
         # picklable with its three arguments: a worker process of
         # track_parallel_progress can send it back to the parent
         return type(self), (self.file, self.sample, self.problem)
+
+
+def read_json(path: str) -> dict:
+    """A JSON file; failures name the file."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise WeakAnnotationError(path, '*', f'cannot read JSON: {e}')
 
 
 def read_image(path: str, sample: str,
