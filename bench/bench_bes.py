@@ -31,6 +31,7 @@ and first-stage width (64: the configs' network), heads scaled along as in
 
     python bench/bench_bes.py [--iters 1000] [--base-channels 16]
         [--datasets neu_seg camvid] [--seeds 0 1] [--name bes]
+        [--stride 4 --steps 256]   # the random walk (IRN's: 4, 2^8)
     python bench/bench_bes.py --gt-boundary   # 5. below, no training
 
 5. ``--gt-boundary``: the oracle maps walked within the ground-truth
@@ -107,8 +108,9 @@ def stage_scores(report: dict) -> dict:
 
 
 def bes_variant(ds: str, variant: str, work: str, opts: List[str],
-                b: int) -> dict:
-    """CAM classifier -> boundary labels -> BENet -> pseudo labels."""
+                b: int, walk: dict) -> dict:
+    """CAM classifier -> boundary labels -> BENet -> pseudo labels (the
+    random walk's ``stride`` and ``steps`` from ``walk``)."""
     cam_cfg = cfg_path(CAM_CONFIGS[variant], ds)
     cam_opts = opts + cli(network(b, False))
     cam_ckpt = trained(cam_cfg, osp.join(work, variant), cam_opts)
@@ -124,6 +126,8 @@ def bes_variant(ds: str, variant: str, work: str, opts: List[str],
     if not osp.isfile(report):
         run_tool(['tools/dataset/make_bes_labels.py', 'labels', cam_cfg,
                   cam_ckpt, benet['cfg'], benet['ckpt'], out,
+                  '--stride', str(walk['stride']),
+                  '--steps', str(walk['steps']),
                   '--cfg-options', *cam_opts, '--benet-cfg-options',
                   *benet['opts']])
     labels = read_json(report)
@@ -221,6 +225,7 @@ def oracle_labels(ds: str, benet: dict, args, num_classes: int,
             cams = oracle_cams(full, classes, num_classes, args.oracle_erode,
                                args.oracle_sigma)
             out = bes_pseudo_labels(cams, classes, prob, img,
+                                    stride=args.stride, steps=args.steps,
                                     bg_index=bg_index)
             for k, labels in zip(STAGES, out):
                 quality[k].add(labels, full)
@@ -368,6 +373,10 @@ def main() -> None:
                         default=['attn', 'cam', 'oracle', 'retrain', 'full'])
     parser.add_argument('--oracle-erode', type=int, default=3)
     parser.add_argument('--oracle-sigma', type=float, default=6.0)
+    parser.add_argument('--stride', type=int, default=4,
+                        help='random-walk stride (IRN: 4)')
+    parser.add_argument('--steps', type=int, default=256,
+                        help='random-walk steps (IRN: 2^8)')
     parser.add_argument('--name', default='bes')
     parser.add_argument('--gt-boundary', action='store_true',
                         help='only the oracle maps walked within the '
@@ -391,6 +400,9 @@ def main() -> None:
     setup = dict(iters=args.iters, base_channels=args.base_channels,
                  oracle_erode=args.oracle_erode,
                  oracle_sigma=args.oracle_sigma)
+    walk = dict(stride=args.stride, steps=args.steps)
+    if walk != dict(stride=4, steps=256):  # IRN's walk: older files lack it
+        setup.update(walk)
     path = osp.join(RESULTS, f'{args.name}.json')
     result = dict(**setup, datasets={})
     if osp.isfile(path):
@@ -413,7 +425,7 @@ def main() -> None:
             b = args.base_channels
             for v in args.variants:
                 if v in ('cam', 'attn'):
-                    out[v] = bes_variant(ds, v, work, opts, b)
+                    out[v] = bes_variant(ds, v, work, opts, b, walk)
                 elif v == 'oracle':
                     out[v] = oracle_variant(ds, work, opts, args)
                 elif v == 'retrain':
