@@ -21,8 +21,8 @@ from conftest import REPO, write_tiny_dataset
 
 import mmseg_wsss.apis.labelling as labelling
 from mmseg_wsss.algorithms.crf import dense_crf
-from mmseg_wsss.apis import (LabelWriter, crf_labels, label_dataset, publish,
-                             run_shards, staging_dir)
+from mmseg_wsss.apis import (LabelWriter, StagedLabelWriter, crf_labels,
+                             label_dataset, publish, run_shards, staging_dir)
 from mmseg_wsss.datasets import WeakAnnotationError
 from mmseg_wsss.visualization import overlay_labels
 
@@ -138,6 +138,48 @@ def test_label_dataset_resume_batches_and_rank_shards(dataset, tmp_path,
     assert paths == [str(tmp_path / 'r1' / 'a.png')]
     assert os.listdir(tmp_path / 'r1') == ['a.png'] and model.batches == [1]
 
+
+
+class StagedModel(ThresholdModel):
+    """:class:`ThresholdModel` with one intermediate map, ``'swapped'``
+    (classes 0 and 1 exchanged), in ``sample.stage_maps``."""
+
+    def test_step(self, data: dict) -> list:
+        samples = super().test_step(data)
+        for sample in samples:
+            labels = sample.pred_sem_seg.data[0].numpy().astype(np.uint8)
+            swapped = np.where(labels == IGN, IGN, 1 - labels)
+            sample.stage_maps = dict(swapped=swapped.astype(np.uint8))
+        return samples
+
+
+def test_staged_writer_saves_measures_and_resumes_every_map(dataset,
+                                                            tmp_path):
+    out, stages = tmp_path / 'labels', tmp_path / 'stages'
+
+    def writer():
+        return StagedLabelWriter(str(out), str(stages), ['swapped'],
+                                 'stage_maps', resume=True)
+
+    first = writer()
+    label_dataset(StagedModel(), dataset, first, progress=False)
+    for name, expected in EXPECTED.items():
+        np.testing.assert_array_equal(_read(out / f'{name}.png'), expected)
+        swapped = np.where(expected == IGN, IGN, 1 - expected)
+        np.testing.assert_array_equal(
+            _read(stages / 'swapped' / f'{name}.png'), swapped)
+    # published: 6 of 8 labelled pixels right; swapped: the other 2
+    assert first.quality.scores()['precision'] == pytest.approx(6 / 8)
+    assert first.stages['swapped'].quality.scores()['precision'] == \
+        pytest.approx(2 / 8)
+    # a sample missing one of its maps is made again, the other one kept
+    os.remove(stages / 'swapped' / 'a.png')
+    model, again = StagedModel(), writer()
+    label_dataset(model, dataset, again, progress=False)
+    assert model.batches == [1] and (stages / 'swapped' / 'a.png').is_file()
+    assert again.quality.images == 2
+    assert again.stages['swapped'].quality.scores()['precision'] == \
+        pytest.approx(2 / 8)
 
 def test_label_dataset_dense_crf(dataset, tmp_path):
     out = tmp_path / 'crf'

@@ -6,7 +6,8 @@ label maps (``make_seeds``, ``label_with_model``, ``crf_refine``).
   prediction at the original image size), optionally refined by a dense
   CRF, over a dataset (this rank's share of it when distributed);
 * a :class:`LabelWriter` saves each map atomically, with an optional
-  overlay, and measures it against the sample's full mask;
+  overlay, and measures it against the sample's full mask; a
+  :class:`StagedLabelWriter` also saves a pipeline's intermediate maps;
 * :func:`staging_dir` / :func:`publish` make a whole folder appear at once;
 * :func:`run_shards` spreads a labelling job over CPU processes.
 """
@@ -139,6 +140,44 @@ class LabelWriter:
         full = (sample.gt_full_sem_seg.data[0].cpu().numpy()
                 if 'gt_full_sem_seg' in sample else None)
         self.quality.add(labels, full)
+
+
+class StagedLabelWriter(LabelWriter):
+    """A :class:`LabelWriter` for the published map plus a pipeline's
+    intermediate maps: ``sample.<maps_field>[name]`` goes to
+    ``stage_dir/<name>`` (a :class:`LabelWriter` each, measured against
+    the full mask). A sample is resumed only when all its maps exist, and
+    the files of :meth:`extra_paths` (what a subclass writes besides)."""
+
+    def __init__(self, out_dir: str, stage_dir: str, names: Sequence[str],
+                 maps_field: str, **kwargs) -> None:
+        super().__init__(out_dir, **kwargs)
+        self.maps_field = maps_field
+        self.stages = {
+            name: LabelWriter(osp.join(stage_dir, name),
+                              resume=kwargs.get('resume', False))
+            for name in names
+        }
+
+    def extra_paths(self, name: str) -> List[str]:
+        """Files of sample ``name`` written besides the label maps."""
+        return []
+
+    def keep(self, name: str, sample: SegDataSample) -> bool:
+        paths = [self.path(name), *self.extra_paths(name)]
+        paths += [w.path(name) for w in self.stages.values()]
+        if not (self.resume and all(osp.isfile(p) for p in paths)):
+            return False
+        for writer in self.stages.values():
+            writer.keep(name, sample)
+        return super().keep(name, sample)
+
+    def write(self, name: str, sample: SegDataSample,
+              labels: np.ndarray) -> None:
+        maps = getattr(sample, self.maps_field)
+        for stage, writer in self.stages.items():
+            writer.write(name, sample, maps[stage])
+        super().write(name, sample, labels)
 
 
 def box_prior(thing_classes: Sequence[int],

@@ -82,7 +82,7 @@ from mmseg_wsss.algorithms.bes import (PSEUDO_LABEL_CRF, bes_pseudo_labels,
                                        boundary_labels)
 from mmseg_wsss.algorithms.boundaries import (REGION_BG, REGION_BOUNDARY,
                                               REGION_FG, UNCERTAIN)
-from mmseg_wsss.apis import (LabelWriter, label_dataset, load_config,
+from mmseg_wsss.apis import (StagedLabelWriter, label_dataset, load_config,
                              publish, resumable_staging, run_shards)
 from mmseg_wsss.datasets import WeakAnnotationError
 from mmseg_wsss.utils import atomic_write_json
@@ -229,38 +229,17 @@ def labels_overlay(img: np.ndarray, sample: SegDataSample,
     ], 1)
 
 
-class StagedWriter(LabelWriter):
+class StagedWriter(StagedLabelWriter):
     """The stage's published map (``out_dir``) plus its intermediate maps
-    (one :class:`LabelWriter` each under ``stage_dir/<name>``), each
-    measured against the full masks; boundary regions are counted
-    instead (they are no class map). Resumes only when every map of a
-    sample exists."""
+    (``sample.bes_maps``, under ``stage_dir/<name>``), each measured
+    against the full masks; boundary regions are counted instead (they are
+    no class map)."""
 
     def __init__(self, out_dir: str, stage_dir: str, names: Sequence[str],
                  regions: bool, **kwargs) -> None:
-        super().__init__(out_dir, **kwargs)
-        self.stages = {
-            name: LabelWriter(osp.join(stage_dir, name),
-                              resume=kwargs.get('resume', False))
-            for name in names
-        }
+        super().__init__(out_dir, stage_dir, names, 'bes_maps', **kwargs)
         self.regions = regions
         self.region_counts = np.zeros(len(REGIONS), dtype=np.int64)
-
-    def keep(self, name: str, sample: SegDataSample) -> bool:
-        writers = [self, *self.stages.values()]
-        if not (self.resume and all(osp.isfile(w.path(name))
-                                    for w in writers)):
-            return False
-        for writer in self.stages.values():
-            writer.keep(name, sample)
-        return super().keep(name, sample)
-
-    def write(self, name: str, sample: SegDataSample,
-              labels: np.ndarray) -> None:
-        for stage, writer in self.stages.items():
-            writer.write(name, sample, sample.bes_maps[stage])
-        super().write(name, sample, labels)
 
     def measure(self, sample: SegDataSample, labels: np.ndarray) -> None:
         if not self.regions:

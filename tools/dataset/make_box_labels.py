@@ -77,7 +77,7 @@ from mmseg_wsss.algorithms.box_labels import (FOREGROUND_ESTIMATORS,
                                               box_pseudo_labels,
                                               segment_hierarchy,
                                               tag_pseudo_labels)
-from mmseg_wsss.apis import (LabelWriter, label_dataset, load_config,
+from mmseg_wsss.apis import (StagedLabelWriter, label_dataset, load_config,
                              publish, resumable_staging, run_shards)
 from mmseg_wsss.datasets import WeakAnnotationError
 from mmseg_wsss.utils import atomic_write_image, atomic_write_json
@@ -211,33 +211,22 @@ def box_overlay(img: np.ndarray, sample: SegDataSample, labels: np.ndarray,
     return np.concatenate(panels, 1)
 
 
-class BoxWriter(LabelWriter):
+class BoxWriter(StagedLabelWriter):
     """The semantic labels (published, measured), the instance maps
-    (uint16, ``inst_dir``) and each estimator's labels (measured)."""
+    (uint16, ``inst_dir``) and each estimator's labels (``sample.box_maps``,
+    measured)."""
 
     def __init__(self, out_dir: str, inst_dir: str, stage_dir: str,
                  names: Sequence[str], **kwargs) -> None:
-        super().__init__(out_dir, **kwargs)
+        super().__init__(out_dir, stage_dir, names, 'box_maps', **kwargs)
         self.inst_dir = inst_dir
-        resume = kwargs.get('resume', False)
-        self.stages = {n: LabelWriter(osp.join(stage_dir, n), resume=resume)
-                       for n in names}
 
-    def keep(self, name: str, sample: SegDataSample) -> bool:
-        paths = [self.path(name), osp.join(self.inst_dir, name + '.png')]
-        paths += [w.path(name) for w in self.stages.values()]
-        if not (self.resume and all(osp.isfile(p) for p in paths)):
-            return False
-        for writer in self.stages.values():
-            writer.keep(name, sample)
-        return super().keep(name, sample)
+    def extra_paths(self, name: str) -> List[str]:
+        return [osp.join(self.inst_dir, name + '.png')]
 
     def write(self, name: str, sample: SegDataSample,
               labels: np.ndarray) -> None:
-        for stage, writer in self.stages.items():
-            writer.write(name, sample, sample.box_maps[stage])
-        atomic_write_image(osp.join(self.inst_dir, name + '.png'),
-                           sample.box_instances)
+        atomic_write_image(self.extra_paths(name)[0], sample.box_instances)
         super().write(name, sample, labels)
 
 
