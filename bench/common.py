@@ -99,6 +99,8 @@ def train_and_test(config: str, work_dir: str,
 
 
 def print_table(rows: List[dict], columns: Sequence[str]) -> None:
+    if not rows:  # e.g. a run of only some rows of a benchmark
+        return
     widths = [max(len(c), *(len(str(r.get(c, ''))) for r in rows))
               for c in columns]
     line = ' | '.join(c.ljust(w) for c, w in zip(columns, widths))
