@@ -47,7 +47,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import statistics
 import sys
 from types import SimpleNamespace
 from typing import Dict, List
@@ -60,8 +59,8 @@ from PIL import Image
 from scipy import ndimage
 
 from bench_dsrg import cli, iter_s, network, schedule, tested, trained
-from common import (REPO, RESULTS, SHARED_DATA, print_table, run_tool,
-                    save_json, setup_mmseg_wsss)
+from common import (REPO, RESULTS, SHARED_DATA, mean_spread, print_table,
+                    run_tool, save_json, setup_mmseg_wsss)
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset'))
 
@@ -307,16 +306,6 @@ def retrain(ds: str, row: str, work: str, opts: List[str], b: int,
 
 
 # ------------------------------------------------------------- tables
-def mean_spread(values: List[float]) -> str:
-    values = [v for v in values if v is not None]
-    if not values:
-        return '-'
-    if len(values) == 1:
-        return f'{values[0]:.2f}'
-    half = (max(values) - min(values)) / 2
-    return f'{statistics.mean(values):.2f} ± {half:.2f}'
-
-
 def summary(result: dict) -> dict:
     """Per dataset: Table 1 rows, BENet F and the retrain rows, as mean ±
     half-range over the seeds."""

@@ -17,7 +17,7 @@ import os.path as osp
 import statistics
 
 from bench_dsrg import cli, iter_s, network, schedule, tested
-from common import RESULTS, print_table, save_json
+from common import RESULTS, mean_spread, print_table, save_json
 
 CONFIG = 'configs/panoptic/panoptic-boxes_r18-d8-aspp_1k_coco128-256x256.py'
 ROWS = {'boxes': [], 'full': ['train_dataloader.dataset.full_subset.'
@@ -62,8 +62,7 @@ def main() -> None:
         miou = [r['mIoU'] for r in by_seed.values()]
         mean = statistics.mean(miou)
         table.append(dict(
-            row=row, mIoU=f'{mean:.2f} ± {(max(miou) - min(miou)) / 2:.2f}',
-            seeds=len(miou),
+            row=row, mIoU=mean_spread(miou), seeds=len(miou),
             weak_full=(f'{mean / statistics.mean(full):.3f}'
                        if full else '-')))
     print_table(table, ['row', 'mIoU', 'weak_full', 'seeds'])

@@ -25,8 +25,8 @@ import subprocess
 import sys
 
 from common import (REPO, RESULTS, SHARED_DATA, dataset_options,
-                    last_run_json, print_table, run_tool, save_json,
-                    train_iter_times, train_scalars)
+                    last_run_json, mean_spread, print_table, run_tool,
+                    save_json, train_iter_times, train_scalars)
 
 # the recipes on the demo set; --cfg-options move them to each dataset
 E_FULL = 'configs/centroid/full_attention-unet-s5_1k_demo-corrosion-128x128.py'
@@ -78,16 +78,7 @@ def save_row(path: str, rec: dict) -> None:
     with open(path + '.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         table = [r for r in saved_rows(path) if row_key(r) != row_key(rec)]
-        save_json('centroid.json', dict(rows=table + [rec]))
-
-
-def spread(values: list, digits: int = 2) -> str:
-    """``mean ± half-range`` of one row's seeds (just the value for one)."""
-    mean = statistics.mean(values)
-    if len(values) == 1:
-        return f'{mean:.{digits}f}'
-    half = (max(values) - min(values)) / 2
-    return f'{mean:.{digits}f} ± {half:.{digits}f}'
+        save_json(osp.basename(path), dict(rows=table + [rec]))
 
 
 def run_row(args, ds: str, root: str, row: str, seed, base: list,
@@ -156,9 +147,9 @@ def print_summary(table: list) -> None:
         for out in ('seg', 'seg+CRF', 'cluster', 'cluster+CRF'):
             line = dict(dataset=ds, iters=iters, row=row, output=out,
                         seeds=len(recs) if seeded else 'unset',
-                        wmIoU=spread([r['wmIoU'] for r in recs]))
+                        wmIoU=mean_spread([r['wmIoU'] for r in recs]))
             for m in ('mIoU', 'mPrec', 'mRec', 'F1'):
-                line[m] = spread([r[out][m] for r in recs])
+                line[m] = mean_spread([r[out][m] for r in recs])
             ratios = []
             for r in recs:
                 full = next((f for f in table if f['row'] == 'E-FULL' and all(
@@ -166,7 +157,7 @@ def print_summary(table: list) -> None:
                         'dataset', 'iters', 'base_channels', 'seed'))), None)
                 if full:
                     ratios.append(r[out]['mIoU'] / full['seg']['mIoU'])
-            line['weak_full'] = spread(ratios, 3) if ratios else ''
+            line['weak_full'] = mean_spread(ratios, 3) if ratios else ''
             rows.append(line)
     print_table(rows, ['dataset', 'iters', 'row', 'output', 'seeds', 'wmIoU',
                        'mIoU', 'mPrec', 'mRec', 'F1', 'weak_full'])

@@ -7,7 +7,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset'))
@@ -96,6 +96,19 @@ def train_and_test(config: str, work_dir: str,
     m, iter_s, rss = train_then_test(config, work_dir, options)
     return dict(mIoU=m['mIoU'], mPrec=m['mPrecision'], mRec=m['mRecall'],
                 F1=m['F1'], iter_s=iter_s, peak_rss_mib=rss)
+
+
+def mean_spread(values: Sequence[Optional[float]], digits: int = 2) -> str:
+    """``mean ± half-range`` of a row's runs (seeds); the value alone for one
+    run, ``-`` for none (``None`` values are skipped)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return '-'
+    mean = statistics.mean(values)
+    if len(values) == 1:
+        return f'{mean:.{digits}f}'
+    half = (max(values) - min(values)) / 2
+    return f'{mean:.{digits}f} ± {half:.{digits}f}'
 
 
 def print_table(rows: List[dict], columns: Sequence[str]) -> None:
