@@ -13,7 +13,9 @@ epoch on). The step is timed on one fixed batch of the config's batch size,
 ``--steps`` times after 2 warm-up steps (median); then the step of the
 network fed a contiguous (before) and a channels-last (after,
 ``WeakSegDataPreProcessor(channels_last=True)``) batch, the two models
-taking turns step by step (``before / after`` is a ratio within one run).
+taking turns step by step (``before / after`` is a ratio within one run);
+then, the same way, the step in float32 against the step under bfloat16
+autocast (``BF16OptimWrapper``; native on CPUs with AVX512-BF16 or AMX).
 Writes ``bench/results/profile.json``.
 
 The DSRG row trains on stand-in seeds (the width-5 scribbles of neu_seg,
@@ -137,6 +139,24 @@ def layout_ratio(cfg: Config, steps: int) -> Dict[str, float]:
                 before_over_after=round(times['before'] / times['after'], 3))
 
 
+def precision_ratio(cfg: Config, steps: int) -> Dict[str, float]:
+    """Interleaved step times in float32 and under bfloat16 autocast (what
+    ``BF16OptimWrapper`` does), the config's data layout in both."""
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = pseudo_collate(
+        [dataset[i] for i in range(cfg.train_dataloader.batch_size)])
+    models = {}
+    for name, dtype in (('fp32', None), ('bf16', torch.bfloat16)):
+        torch.manual_seed(0)
+        model = MODELS.build(cfg.model).train()
+        opt = torch.optim.AdamW(model.parameters(), 1e-3)
+        models[name] = (model, opt) + ((dtype, ) if dtype else ())
+    times = interleaved_step_times(models, batch, steps)
+    return dict(step_s_fp32=round(times['fp32'], 4),
+                step_s_bf16=round(times['bf16'], 4),
+                fp32_over_bf16=round(times['fp32'] / times['bf16'], 3))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--steps', type=int, default=10)
@@ -163,6 +183,7 @@ def main() -> None:
         row['workers_needed_warm'] = round(
             row['steps_samples_per_s'] / row['data_warm_samples_per_s'], 2)
         row.update(layout_ratio(cfg, args.steps))
+        row.update(precision_ratio(cfg, args.steps))
         rows.append(row)
         result[name] = dict(config=path, row=row, transforms={
             phase: {k: round(v * 1000, 3) for k, v in data[phase].items()}

@@ -154,14 +154,19 @@ def median_seconds(fn, repeats: int) -> float:
 def interleaved_step_times(models: Dict[str, tuple], data: dict, steps: int,
                            warmup: int = 2) -> Dict[str, float]:
     """Median seconds of one training step (preprocess, losses, backward,
-    optimiser step) of each ``name -> (model, optimiser)`` on ``data``; the
-    models take turns step by step, so all see the same machine load."""
+    optimiser step) of each ``name -> (model, optimiser[, autocast dtype])``
+    on ``data``; the models take turns step by step, so all see the same
+    machine load. With a dtype, preprocessing and losses run under CPU
+    ``torch.autocast`` in it (as ``BF16OptimWrapper`` trains)."""
+    import torch
     times = {name: [] for name in models}
     for i in range(steps + warmup):
-        for name, (model, opt) in models.items():
+        for name, (model, opt, *dtype) in models.items():
             t = time.perf_counter()
-            d = model.data_preprocessor(data, True)
-            losses = model.loss(d['inputs'], d['data_samples'])
+            with torch.autocast('cpu', dtype=(dtype or [None])[0],
+                                enabled=bool(dtype)):
+                d = model.data_preprocessor(data, True)
+                losses = model.loss(d['inputs'], d['data_samples'])
             loss = sum(v for k, v in losses.items() if 'loss' in k)
             opt.zero_grad()
             loss.backward()
