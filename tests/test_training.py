@@ -25,7 +25,8 @@ CENTROID_DEMO = \
 SPSS_DUBAI = 'configs/spss/spss_unet-s5_1k_dubai-aerial-112x112.py'
 # mIoU after 300 iterations with seed 0, measured here: neu_seg 46.8
 # (all-background scores ~22), demo 81.1 (all-background ~39; unseeded runs
-# gave 75.5 and 86.5), Centroid recipe 73.2 (clustering 74.1), SPSS on
+# gave 75.5 and 86.5), Centroid recipe 68.9 under bfloat16 autocast
+# (clustering 68.9, dense CRF 80.3; 73.2 / 74.1 in float32), SPSS on
 # Aerial Dubai 19.3 (all-land scores 8.1); bounds leave room for numerical
 # noise across machines.
 NEU_MIOU_BOUND = 38.0
